@@ -1,0 +1,609 @@
+/* proc-channel.c: framed messages over a byte stream, with fd passing
+ *
+ * A frame is an 8-byte header — u32 payload length, u8 kind, u8 flags,
+ * u16 number of fds, little endian — and a serialized GVariant padded to 8
+ * bytes. Frames are batched: a flush writes every queued frame in as few
+ * system calls as the kernel allows, and a fill reads as many as fit.
+ *
+ * fds ride as SCM_RIGHTS on the next sendmsg() after they are queued, so
+ * they always arrive no later than the bytes of their frame; the receiver
+ * keeps them in a FIFO and hands each frame the number its header claims.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "proc-channel-private.h"
+#include "proc-protocol-private.h"
+
+#define READ_CHUNK     (64 * 1024)
+#define MAX_FDS_PER_MSG 253      /* SCM_MAX_FD */
+#define REQUIRED_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+struct _ProcChannel {
+  int               fd;
+  ProcChannelFlags  flags;
+
+  GByteArray       *out;
+  gsize             out_pos;
+  GArray           *out_fds;      /* fds to attach to the next sendmsg() */
+
+  GByteArray       *in;
+  gsize             in_pos;
+  GArray           *in_fds;       /* received fds not yet claimed by a frame */
+};
+
+static void
+close_fd_array (GArray *fds)
+{
+  for (guint i = 0; i < fds->len; i++)
+    close (g_array_index (fds, int, i));
+  g_array_set_size (fds, 0);
+}
+
+ProcChannel *
+proc_channel_new (int              fd,
+                  ProcChannelFlags flags)
+{
+  ProcChannel *self = g_new0 (ProcChannel, 1);
+
+  self->fd = fd;
+  self->flags = flags;
+  self->out = g_byte_array_sized_new (4096);
+  self->out_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  self->in = g_byte_array_sized_new (READ_CHUNK);
+  self->in_fds = g_array_new (FALSE, FALSE, sizeof (int));
+
+  return self;
+}
+
+void
+proc_channel_free (ProcChannel *self)
+{
+  if (self == NULL)
+    return;
+
+  close_fd_array (self->out_fds);
+  close_fd_array (self->in_fds);
+  g_array_unref (self->out_fds);
+  g_array_unref (self->in_fds);
+  g_byte_array_unref (self->out);
+  g_byte_array_unref (self->in);
+  if (self->fd >= 0)
+    close (self->fd);
+  g_free (self);
+}
+
+int
+proc_channel_get_fd (ProcChannel *self)
+{
+  return self->fd;
+}
+
+static inline gsize
+pad8 (gsize n)
+{
+  return (n + 7) & ~(gsize) 7;
+}
+
+static void
+put_header (guint8 *p,
+            guint32 len,
+            guint8  kind,
+            guint8  flags,
+            guint16 n_fds)
+{
+  guint32 le_len = GUINT32_TO_LE (len);
+  guint16 le_fds = GUINT16_TO_LE (n_fds);
+
+  memcpy (p, &le_len, 4);
+  p[4] = kind;
+  p[5] = flags;
+  memcpy (p + 6, &le_fds, 2);
+}
+
+/* Serializes @payload into a sealed memfd. */
+static int
+payload_to_memfd (GVariant  *payload,
+                  gsize      size,
+                  GError   **error)
+{
+  int fd;
+  void *map;
+
+  fd = memfd_create ("procexec-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    goto fail;
+  if (ftruncate (fd, size) < 0)
+    goto fail;
+  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED)
+    goto fail;
+  g_variant_store (payload, map);
+  munmap (map, size);
+  if (fcntl (fd, F_ADD_SEALS, REQUIRED_SEALS | F_SEAL_SEAL) < 0)
+    goto fail;
+
+  return fd;
+
+fail:
+  {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                 "Could not put a payload of %" G_GSIZE_FORMAT " bytes in a memfd: %s",
+                 size, g_strerror (saved));
+    return -1;
+  }
+}
+
+gboolean
+proc_channel_queue (ProcChannel  *self,
+                    guint8        kind,
+                    GVariant     *payload,
+                    GUnixFDList  *fds,
+                    GError      **error)
+{
+  gsize size;
+  guint n_fds = 0;
+  guint8 flags = 0;
+  gboolean ret = FALSE;
+
+  g_variant_ref_sink (payload);
+  size = g_variant_get_size (payload);
+
+  if (fds != NULL)
+    {
+      if (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "This channel cannot pass file descriptors");
+          goto out;
+        }
+      n_fds = g_unix_fd_list_get_length (fds);
+      if (n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "Too many file descriptors (%u, at most %u)",
+                       n_fds, PROC_CHANNEL_MAX_FDS_PER_FRAME);
+          goto out;
+        }
+    }
+
+  if (size > PROC_CHANNEL_MEMFD_THRESHOLD &&
+      !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
+    {
+      guint8 *hdr;
+      int memfd = payload_to_memfd (payload, size, error);
+
+      if (memfd < 0)
+        goto out;
+      g_array_append_val (self->out_fds, memfd);
+      flags |= PROC_FRAME_FLAG_MEMFD;
+      n_fds++;
+
+      g_byte_array_set_size (self->out, self->out->len + PROC_FRAME_HEADER_SIZE);
+      hdr = self->out->data + self->out->len - PROC_FRAME_HEADER_SIZE;
+      put_header (hdr, 0, kind, flags, n_fds);
+    }
+  else
+    {
+      gsize start = self->out->len;
+      gsize padded = pad8 (size);
+
+      if (size > G_MAXUINT32)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                               "Payload too large for this channel");
+          goto out;
+        }
+
+      g_byte_array_set_size (self->out, start + PROC_FRAME_HEADER_SIZE + padded);
+      put_header (self->out->data + start, size, kind, flags, n_fds);
+      g_variant_store (payload, self->out->data + start + PROC_FRAME_HEADER_SIZE);
+      memset (self->out->data + start + PROC_FRAME_HEADER_SIZE + size, 0, padded - size);
+    }
+
+  if (fds != NULL)
+    {
+      for (gint i = 0; i < g_unix_fd_list_get_length (fds); i++)
+        {
+          int dup_fd = g_unix_fd_list_get (fds, i, error);
+
+          if (dup_fd < 0)
+            goto out;
+          g_array_append_val (self->out_fds, dup_fd);
+        }
+    }
+
+  ret = TRUE;
+
+out:
+  g_variant_unref (payload);
+  return ret;
+}
+
+gboolean
+proc_channel_has_output (ProcChannel *self)
+{
+  return self->out_pos < self->out->len;
+}
+
+gsize
+proc_channel_get_output_size (ProcChannel *self)
+{
+  return self->out->len - self->out_pos;
+}
+
+static gssize
+send_some (ProcChannel *self)
+{
+  const guint8 *data = self->out->data + self->out_pos;
+  gsize len = self->out->len - self->out_pos;
+  guint n_fds = MIN (self->out_fds->len, MAX_FDS_PER_MSG);
+  gssize n;
+
+  if (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING)
+    return write (self->fd, data, len);
+
+  if (n_fds == 0)
+    return send (self->fd, data, len, MSG_NOSIGNAL);
+
+  {
+    struct iovec iov = { (void *) data, len };
+    union {
+      char buf[CMSG_SPACE (sizeof (int) * MAX_FDS_PER_MSG)];
+      struct cmsghdr align;
+    } control;
+    struct msghdr msg = { 0 };
+    struct cmsghdr *cmsg;
+
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
+    cmsg = CMSG_FIRSTHDR (&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+    memcpy (CMSG_DATA (cmsg), self->out_fds->data, sizeof (int) * n_fds);
+
+    n = sendmsg (self->fd, &msg, MSG_NOSIGNAL);
+    if (n > 0)
+      {
+        /* The kernel holds its own references now. */
+        for (guint i = 0; i < n_fds; i++)
+          close (g_array_index (self->out_fds, int, i));
+        g_array_remove_range (self->out_fds, 0, n_fds);
+      }
+    return n;
+  }
+}
+
+gboolean
+proc_channel_flush (ProcChannel  *self,
+                    gboolean      blocking,
+                    GError      **error)
+{
+  while (self->out_pos < self->out->len)
+    {
+      gssize n = send_some (self);
+
+      if (n < 0)
+        {
+          int saved = errno;
+
+          if (saved == EINTR)
+            continue;
+          if (saved == EAGAIN || saved == EWOULDBLOCK)
+            {
+              struct pollfd pfd = { self->fd, POLLOUT, 0 };
+
+              if (!blocking)
+                return TRUE;
+              if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
+                saved = errno;
+              else
+                continue;
+            }
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Could not write to the channel: %s", g_strerror (saved));
+          return FALSE;
+        }
+      self->out_pos += n;
+    }
+
+  /* Everything is out: reuse the buffer from its start. */
+  g_byte_array_set_size (self->out, 0);
+  self->out_pos = 0;
+  if (self->out->len == 0 && self->out_fds->len > 0)
+    {
+      /* Cannot happen: every fd is queued with a frame's bytes. */
+      close_fd_array (self->out_fds);
+    }
+
+  return TRUE;
+}
+
+static void
+compact_input (ProcChannel *self)
+{
+  if (self->in_pos == 0)
+    return;
+  if (self->in_pos < self->in->len)
+    g_byte_array_remove_range (self->in, 0, self->in_pos);
+  else
+    g_byte_array_set_size (self->in, 0);
+  self->in_pos = 0;
+}
+
+gssize
+proc_channel_fill (ProcChannel  *self,
+                   GError      **error)
+{
+  gsize old_len;
+  gssize n;
+
+  compact_input (self);
+  old_len = self->in->len;
+  g_byte_array_set_size (self->in, old_len + READ_CHUNK);
+
+again:
+  if (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING)
+    {
+      n = read (self->fd, self->in->data + old_len, READ_CHUNK);
+    }
+  else
+    {
+      struct iovec iov = { self->in->data + old_len, READ_CHUNK };
+      union {
+        char buf[CMSG_SPACE (sizeof (int) * MAX_FDS_PER_MSG)];
+        struct cmsghdr align;
+      } control;
+      struct msghdr msg = { 0 };
+
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+
+      n = recvmsg (self->fd, &msg, MSG_CMSG_CLOEXEC);
+      if (n >= 0)
+        {
+          for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
+               cmsg != NULL;
+               cmsg = CMSG_NXTHDR (&msg, cmsg))
+            {
+              if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+                {
+                  guint count = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+                  const int *fds = (const int *) CMSG_DATA (cmsg);
+
+                  g_array_append_vals (self->in_fds, fds, count);
+                }
+            }
+          if (msg.msg_flags & MSG_CTRUNC)
+            {
+              g_byte_array_set_size (self->in, old_len);
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                   "Too many file descriptors in one message");
+              return -1;
+            }
+        }
+    }
+
+  if (n < 0)
+    {
+      int saved = errno;
+
+      if (saved == EINTR)
+        goto again;
+      g_byte_array_set_size (self->in, old_len);
+      g_set_error (error, G_IO_ERROR,
+                   (saved == EAGAIN || saved == EWOULDBLOCK) ? G_IO_ERROR_WOULD_BLOCK
+                                                           : g_io_error_from_errno (saved),
+                   "Could not read from the channel: %s", g_strerror (saved));
+      return -1;
+    }
+
+  g_byte_array_set_size (self->in, old_len + n);
+  return n;
+}
+
+void
+proc_channel_feed (ProcChannel  *self,
+                   const guint8 *data,
+                   gsize         len,
+                   const int    *fds,
+                   guint         n_fds)
+{
+  compact_input (self);
+  g_byte_array_append (self->in, data, len);
+  if (n_fds > 0)
+    g_array_append_vals (self->in_fds, fds, n_fds);
+}
+
+gboolean
+proc_channel_has_partial_input (ProcChannel *self)
+{
+  return self->in_pos < self->in->len;
+}
+
+static void
+munmap_bytes (gpointer data)
+{
+  GBytes *holder = data;
+  gsize size;
+  gconstpointer map = g_bytes_get_data (holder, &size);
+
+  munmap ((void *) map, size);
+  g_bytes_unref (holder);
+}
+
+static GBytes *
+bytes_from_memfd (int      fd,
+                  GError **error)
+{
+  struct stat st;
+  int seals;
+  void *map;
+
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0 || (seals & REQUIRED_SEALS) != REQUIRED_SEALS)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "Payload memfd is not sealed");
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size < 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "Payload memfd is not a regular file");
+      return NULL;
+    }
+  if (st.st_size == 0)
+    return g_bytes_new (NULL, 0);
+
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not map a payload memfd: %s", g_strerror (saved));
+      return NULL;
+    }
+
+  /* A static GBytes describing the mapping owns it through the free func. */
+  {
+    GBytes *holder = g_bytes_new_static (map, st.st_size);
+    return g_bytes_new_with_free_func (map, st.st_size, munmap_bytes, holder);
+  }
+}
+
+gboolean
+proc_channel_next (ProcChannel  *self,
+                   ProcFrame    *frame,
+                   GError      **error)
+{
+  const guint8 *hdr;
+  guint32 len;
+  guint16 n_fds;
+  guint8 kind, flags;
+  gsize avail, padded, max_inline;
+  const GVariantType *type;
+  gboolean from_worker = (self->flags & PROC_CHANNEL_FLAGS_PEER_IS_WORKER) != 0;
+  GBytes *bytes = NULL;
+  int *fds = NULL;
+
+  memset (frame, 0, sizeof *frame);
+
+  avail = self->in->len - self->in_pos;
+  if (avail < PROC_FRAME_HEADER_SIZE)
+    return FALSE;
+
+  hdr = self->in->data + self->in_pos;
+  memcpy (&len, hdr, 4);
+  len = GUINT32_FROM_LE (len);
+  kind = hdr[4];
+  flags = hdr[5];
+  memcpy (&n_fds, hdr + 6, 2);
+  n_fds = GUINT16_FROM_LE (n_fds);
+
+  max_inline = (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING)
+               ? PROC_CHANNEL_MAX_INLINE_NOFD : PROC_CHANNEL_MAX_INLINE;
+
+  /* Validate the header before waiting for (or allocating) the payload. */
+  if (!proc_message_kind_is_valid (kind, from_worker))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Unexpected message kind %u", kind);
+      return FALSE;
+    }
+  if ((flags & ~PROC_FRAME_FLAG_MEMFD) != 0 ||
+      n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME + 1 ||
+      len > max_inline ||
+      ((flags & PROC_FRAME_FLAG_MEMFD) && (len != 0 || n_fds == 0)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Malformed %s frame header (length %u, flags 0x%x, %u fds)",
+                   proc_message_kind_name (kind), len, flags, n_fds);
+      return FALSE;
+    }
+  if (n_fds > 0 && (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A frame claims file descriptors on a channel without them");
+      return FALSE;
+    }
+
+  padded = pad8 (len);
+  if (avail < PROC_FRAME_HEADER_SIZE + padded)
+    return FALSE;
+
+  if (n_fds > self->in_fds->len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "A %s frame claims %u file descriptors but %u arrived",
+                   proc_message_kind_name (kind), n_fds, self->in_fds->len);
+      return FALSE;
+    }
+
+  /* The frame is complete: take its bytes and fds off the queues. */
+  if (n_fds > 0)
+    {
+      fds = g_memdup2 (self->in_fds->data, sizeof (int) * n_fds);
+      g_array_remove_range (self->in_fds, 0, n_fds);
+    }
+
+  if (flags & PROC_FRAME_FLAG_MEMFD)
+    {
+      bytes = bytes_from_memfd (fds[0], error);
+      close (fds[0]);
+      memmove (fds, fds + 1, sizeof (int) * (n_fds - 1));
+      n_fds--;
+      if (bytes == NULL)
+        goto fail;
+    }
+  else
+    {
+      bytes = g_bytes_new (hdr + PROC_FRAME_HEADER_SIZE, len);
+    }
+  self->in_pos += PROC_FRAME_HEADER_SIZE + padded;
+
+  type = proc_message_type (kind);
+  frame->kind = kind;
+  frame->payload = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
+  g_bytes_unref (bytes);
+  if (n_fds > 0)
+    frame->fds = g_unix_fd_list_new_from_array (fds, n_fds);
+  g_free (fds);
+
+  return TRUE;
+
+fail:
+  for (guint i = 0; i < n_fds; i++)
+    close (fds[i]);
+  g_free (fds);
+  return FALSE;
+}
+
+void
+proc_frame_clear (ProcFrame *frame)
+{
+  g_clear_pointer (&frame->payload, g_variant_unref);
+  g_clear_object (&frame->fds);
+  frame->kind = 0;
+}

@@ -1,0 +1,616 @@
+/* proc-map-iter.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "proc-enums.h"
+#include "proc-executor-private.h"
+#include "proc-map-iter-private.h"
+#include "proc-protocol-private.h"
+
+/**
+ * ProcMapIter:
+ *
+ * The results of [method@Executor.map], in input order.
+ *
+ * Inputs are submitted in chunks as the iterator is consumed, at most
+ * `buffersize` chunks ahead. Iteration stops at the first item that failed,
+ * with its error, as Python's `map()`; the tasks not yet started are then
+ * cancelled. Use an iterator from one thread at a time.
+ *
+ * ```c
+ * GVariant *result;
+ * while (proc_map_iter_next (iter, &result, &error))
+ *   {
+ *     …
+ *     g_variant_unref (result);
+ *   }
+ * if (error != NULL)
+ *   …
+ * ```
+ */
+
+typedef struct {
+  ProcFuture *future;   /* NULL when submitting failed */
+  GError     *error;    /* why submitting failed */
+} Chunk;
+
+struct _ProcMapIter {
+  GObject            parent_instance;
+
+  ProcExecutor      *executor;
+  char              *task;
+  guint              chunksize;
+  guint              buffersize;
+  gint64             deadline;        /* monotonic; -1: none */
+
+  GVariant          *inputs;          /* array form */
+  gsize              n_inputs;
+  gsize              next_input;
+  ProcMapInputFunc   input_func;      /* function form */
+  gpointer           input_data;
+  GDestroyNotify     input_destroy;
+  gboolean           input_done;
+
+  GQueue             chunks;          /* Chunk, oldest first */
+  GVariant          *results;         /* av of the chunk being consumed */
+  gsize              result_pos;
+  GError            *error;           /* after the results above */
+  gboolean           finished;
+
+  GTask             *async_task;
+  GCancellable      *async_cancel;    /* ends the internal wait */
+  gulong             async_cancel_id;
+  GSource           *async_timeout;
+};
+
+G_DEFINE_FINAL_TYPE (ProcMapIter, proc_map_iter, G_TYPE_OBJECT)
+
+static void
+chunk_free (Chunk *chunk)
+{
+  g_clear_object (&chunk->future);
+  g_clear_error (&chunk->error);
+  g_free (chunk);
+}
+
+static void
+release_input (ProcMapIter *self)
+{
+  self->input_done = TRUE;
+  g_clear_pointer (&self->inputs, g_variant_unref);
+  if (self->input_destroy)
+    self->input_destroy (self->input_data);
+  self->input_destroy = NULL;
+  self->input_func = NULL;
+  self->input_data = NULL;
+}
+
+/**
+ * proc_map_iter_close:
+ * @self: a map iterator
+ *
+ * Ends the iteration early: the tasks not yet handed to a worker are
+ * cancelled, and no more input is read. Finalizing an iterator closes it.
+ */
+void
+proc_map_iter_close (ProcMapIter *self)
+{
+  Chunk *chunk;
+
+  g_return_if_fail (PROC_IS_MAP_ITER (self));
+
+  self->finished = TRUE;
+  while ((chunk = g_queue_pop_head (&self->chunks)))
+    {
+      if (chunk->future != NULL)
+        proc_future_cancel (chunk->future);
+      chunk_free (chunk);
+    }
+  g_clear_pointer (&self->results, g_variant_unref);
+  release_input (self);
+}
+
+static void
+proc_map_iter_dispose (GObject *object)
+{
+  ProcMapIter *self = PROC_MAP_ITER (object);
+
+  proc_map_iter_close (self);
+
+  G_OBJECT_CLASS (proc_map_iter_parent_class)->dispose (object);
+}
+
+static void
+proc_map_iter_finalize (GObject *object)
+{
+  ProcMapIter *self = PROC_MAP_ITER (object);
+
+  g_clear_object (&self->executor);
+  g_free (self->task);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (proc_map_iter_parent_class)->finalize (object);
+}
+
+static void
+proc_map_iter_class_init (ProcMapIterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = proc_map_iter_dispose;
+  object_class->finalize = proc_map_iter_finalize;
+}
+
+static void
+proc_map_iter_init (ProcMapIter *self)
+{
+  g_queue_init (&self->chunks);
+}
+
+/* The next argument tuple, or NULL at the end of the input. */
+static GVariant *
+read_input (ProcMapIter *self)
+{
+  GVariant *item = NULL;
+
+  if (self->input_done)
+    return NULL;
+
+  if (self->inputs != NULL)
+    {
+      if (self->next_input < self->n_inputs)
+        {
+          item = g_variant_get_child_value (self->inputs, self->next_input++);
+          if (g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT))
+            {
+              GVariant *inner = g_variant_get_variant (item);
+              g_variant_unref (item);
+              item = inner;
+            }
+        }
+    }
+  else if (self->input_func != NULL)
+    {
+      item = self->input_func (self->input_data);
+      if (item != NULL)
+        g_variant_ref_sink (item);
+    }
+
+  if (item == NULL)
+    release_input (self);
+
+  return item;
+}
+
+/* Submits chunks until the look-ahead is full or the input ends. */
+static void
+refill (ProcMapIter *self)
+{
+  while (!self->finished && !self->input_done && self->chunks.length < self->buffersize)
+    {
+      Chunk *chunk;
+      GVariant *item;
+
+      if (self->chunksize == 1)
+        {
+          if ((item = read_input (self)) == NULL)
+            break;
+          chunk = g_new0 (Chunk, 1);
+          chunk->future = proc_executor_submit (self->executor, self->task, item, &chunk->error);
+          g_variant_unref (item);
+        }
+      else
+        {
+          GVariantBuilder builder;
+          guint n = 0;
+
+          g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+          while (n < self->chunksize && (item = read_input (self)) != NULL)
+            {
+              g_variant_builder_add (&builder, "v", item);
+              g_variant_unref (item);
+              n++;
+            }
+          if (n == 0)
+            {
+              g_variant_builder_clear (&builder);
+              break;
+            }
+          chunk = g_new0 (Chunk, 1);
+          chunk->future = _proc_executor_submit_chunk (self->executor, self->task,
+                                                       g_variant_builder_end (&builder),
+                                                       &chunk->error);
+        }
+      g_queue_push_tail (&self->chunks, chunk);
+    }
+}
+
+ProcMapIter *
+_proc_map_iter_new (ProcExecutor     *executor,
+                    const char       *task,
+                    GVariant         *inputs,
+                    ProcMapInputFunc  input_func,
+                    gpointer          user_data,
+                    GDestroyNotify    destroy,
+                    guint             chunksize,
+                    guint             buffersize,
+                    gint64            timeout_usec,
+                    GError          **error)
+{
+  ProcMapIter *self;
+
+  if (!_proc_check_task_name (task, error) || chunksize == 0 || timeout_usec < -1)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                     chunksize == 0 ? "chunksize must be at least 1"
+                                    : "Invalid timeout (use -1 for none)");
+      if (destroy)
+        destroy (user_data);
+      return NULL;
+    }
+  if (proc_executor_is_shutdown (executor))
+    {
+      g_set_error_literal (error, PROC_ERROR, PROC_ERROR_SHUTDOWN,
+                           "Cannot schedule new tasks after shutdown");
+      if (destroy)
+        destroy (user_data);
+      return NULL;
+    }
+
+  self = g_object_new (PROC_TYPE_MAP_ITER, NULL);
+  self->executor = g_object_ref (executor);
+  self->task = g_strdup (task);
+  self->chunksize = chunksize;
+  self->buffersize = buffersize > 0 ? buffersize
+                                    : 4 * proc_executor_get_max_workers (executor);
+  self->deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+  if (inputs != NULL)
+    {
+      self->inputs = g_variant_ref (inputs);
+      self->n_inputs = g_variant_n_children (inputs);
+    }
+  self->input_func = input_func;
+  self->input_data = user_data;
+  self->input_destroy = destroy;
+
+  refill (self);
+
+  return self;
+}
+
+/* Moves the outcome of the finished oldest chunk into results/error. */
+static void
+take_chunk (ProcMapIter *self)
+{
+  Chunk *chunk = g_queue_pop_head (&self->chunks);
+  GError *error = NULL;
+  GVariant *value;
+
+  if (chunk->future == NULL)
+    {
+      self->error = g_steal_pointer (&chunk->error);
+      chunk_free (chunk);
+      return;
+    }
+
+  value = proc_future_result (chunk->future, 0, &error);
+  if (value == NULL)
+    self->error = error;
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(tavbsis)")))
+    {
+      gboolean failed;
+      const char *domain, *message;
+      gint code;
+
+      self->results = g_variant_get_child_value (value, 1);
+      self->result_pos = 0;
+      g_variant_get_child (value, 2, "b", &failed);
+      g_variant_get_child (value, 3, "&s", &domain);
+      g_variant_get_child (value, 4, "i", &code);
+      g_variant_get_child (value, 5, "&s", &message);
+      if (failed)
+        self->error = proc_error_from_wire (domain, code, message);
+      g_variant_unref (value);
+    }
+  else
+    {
+      /* A single item: box it as a one-element array. */
+      self->results = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                               (GVariant *[]) { g_variant_new_variant (value) }, 1));
+      self->result_pos = 0;
+      g_variant_unref (value);
+    }
+
+  chunk_free (chunk);
+}
+
+typedef enum {
+  STEP_ITEM,
+  STEP_END,
+  STEP_ERROR,
+  STEP_WAIT,
+} Step;
+
+/* One non-blocking step of the iteration. */
+static Step
+step (ProcMapIter  *self,
+      GVariant    **item,
+      GError      **error)
+{
+  for (;;)
+    {
+      Chunk *head;
+
+      if (self->finished)
+        return STEP_END;
+
+      if (self->results != NULL)
+        {
+          if (self->result_pos < g_variant_n_children (self->results))
+            {
+              g_autoptr(GVariant) boxed = g_variant_get_child_value (self->results, self->result_pos++);
+              *item = g_variant_get_variant (boxed);
+              return STEP_ITEM;
+            }
+          g_clear_pointer (&self->results, g_variant_unref);
+        }
+
+      if (self->error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&self->error));
+          proc_map_iter_close (self);
+          return STEP_ERROR;
+        }
+
+      refill (self);
+      head = g_queue_peek_head (&self->chunks);
+      if (head == NULL)
+        {
+          self->finished = TRUE;
+          return STEP_END;
+        }
+
+      if (head->future != NULL && !proc_future_is_done (head->future))
+        {
+          if (self->deadline >= 0 && g_get_monotonic_time () >= self->deadline)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                   "The map did not finish within its timeout");
+              proc_map_iter_close (self);
+              return STEP_ERROR;
+            }
+          return STEP_WAIT;
+        }
+
+      take_chunk (self);
+      refill (self);
+    }
+}
+
+/**
+ * proc_map_iter_next:
+ * @self: a map iterator
+ * @result: (out) (transfer full) (optional): the next result
+ * @error: return location for an error
+ *
+ * Waits for the next result in input order.
+ *
+ * Returns: %TRUE with @result set; %FALSE with @error set when that item
+ *   failed or the map's timeout expired (the iteration then ends); %FALSE
+ *   without an error at the end
+ */
+gboolean
+proc_map_iter_next (ProcMapIter  *self,
+                    GVariant    **result,
+                    GError      **error)
+{
+  g_return_val_if_fail (PROC_IS_MAP_ITER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (;;)
+    {
+      GVariant *item = NULL;
+      Chunk *head;
+      gint64 timeout = -1;
+
+      switch (step (self, &item, error))
+        {
+        case STEP_ITEM:
+          if (result != NULL)
+            *result = item;
+          else
+            g_variant_unref (item);
+          return TRUE;
+        case STEP_END:
+        case STEP_ERROR:
+          return FALSE;
+        case STEP_WAIT:
+          break;
+        }
+
+      head = g_queue_peek_head (&self->chunks);
+      if (self->deadline >= 0)
+        timeout = MAX (self->deadline - g_get_monotonic_time (), 0);
+      proc_future_wait (head->future, timeout);
+    }
+}
+
+static void async_step (ProcMapIter *self);
+
+static void
+async_finish_step (ProcMapIter *self)
+{
+  if (self->async_timeout != NULL)
+    {
+      g_source_destroy (self->async_timeout);
+      g_clear_pointer (&self->async_timeout, g_source_unref);
+    }
+  if (self->async_cancel_id != 0)
+    {
+      g_cancellable_disconnect (g_task_get_cancellable (self->async_task), self->async_cancel_id);
+      self->async_cancel_id = 0;
+    }
+  g_clear_object (&self->async_cancel);
+}
+
+static void
+async_chunk_done (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(ProcMapIter) self = data;
+  g_autoptr(GVariant) value = proc_future_wait_finish (PROC_FUTURE (object), result, NULL);
+  GCancellable *user_cancel = g_task_get_cancellable (self->async_task);
+
+  async_finish_step (self);
+  if (user_cancel != NULL && g_cancellable_is_cancelled (user_cancel))
+    {
+      GTask *task = g_steal_pointer (&self->async_task);
+
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The wait was cancelled");
+      g_object_unref (task);
+      return;
+    }
+  async_step (self);
+}
+
+static gboolean
+async_timeout_cb (gpointer data)
+{
+  ProcMapIter *self = data;
+
+  g_clear_pointer (&self->async_timeout, g_source_unref);
+  if (self->async_cancel != NULL)
+    g_cancellable_cancel (self->async_cancel);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+async_user_cancelled (GCancellable *cancellable,
+                      gpointer      data)
+{
+  GCancellable *internal = data;
+
+  g_cancellable_cancel (internal);
+}
+
+static void
+async_step (ProcMapIter *self)
+{
+  GVariant *item = NULL;
+  GError *error = NULL;
+  GTask *task;
+  Chunk *head;
+  GCancellable *user_cancel;
+
+  switch (step (self, &item, &error))
+    {
+    case STEP_ITEM:
+      task = g_steal_pointer (&self->async_task);
+      g_task_return_pointer (task, item, (GDestroyNotify) g_variant_unref);
+      g_object_unref (task);
+      return;
+    case STEP_END:
+      task = g_steal_pointer (&self->async_task);
+      g_task_return_pointer (task, NULL, NULL);
+      g_object_unref (task);
+      return;
+    case STEP_ERROR:
+      task = g_steal_pointer (&self->async_task);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    case STEP_WAIT:
+      break;
+    }
+
+  head = g_queue_peek_head (&self->chunks);
+  self->async_cancel = g_cancellable_new ();
+  user_cancel = g_task_get_cancellable (self->async_task);
+  if (user_cancel != NULL)
+    self->async_cancel_id = g_cancellable_connect (user_cancel, G_CALLBACK (async_user_cancelled),
+                                                   g_object_ref (self->async_cancel), g_object_unref);
+  if (self->deadline >= 0)
+    {
+      gint64 remaining = MAX (self->deadline - g_get_monotonic_time (), 0);
+
+      self->async_timeout = g_timeout_source_new (remaining / 1000 + 1);
+      g_source_set_callback (self->async_timeout, async_timeout_cb, self, NULL);
+      g_source_attach (self->async_timeout, g_task_get_context (self->async_task));
+    }
+  proc_future_wait_async (head->future, self->async_cancel, async_chunk_done, g_object_ref (self));
+}
+
+/**
+ * proc_map_iter_next_async:
+ * @self: a map iterator
+ * @cancellable: (nullable): cancels this wait, not the map
+ * @callback: (scope async): called with the next result
+ * @user_data: data for @callback
+ *
+ * Waits for the next result without blocking, calling back in the
+ * thread-default main context of the thread that calls this. Only one
+ * call may be in progress at a time.
+ */
+void
+proc_map_iter_next_async (ProcMapIter         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (PROC_IS_MAP_ITER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, proc_map_iter_next_async);
+
+  if (self->async_task != NULL)
+    {
+      g_task_return_new_error (task, PROC_ERROR, PROC_ERROR_PENDING,
+                               "Another next_async() is in progress on this iterator");
+      g_object_unref (task);
+      return;
+    }
+
+  self->async_task = task;
+  async_step (self);
+}
+
+/**
+ * proc_map_iter_next_finish:
+ * @self: a map iterator
+ * @result: the result given to the callback
+ * @out_result: (out) (transfer full) (optional): the next result
+ * @error: return location for an error
+ *
+ * Finishes [method@MapIter.next_async].
+ *
+ * Returns: %TRUE with @out_result set; %FALSE with @error set when the item
+ *   failed or the map timed out; %FALSE without an error at the end
+ */
+gboolean
+proc_map_iter_next_finish (ProcMapIter   *self,
+                           GAsyncResult  *result,
+                           GVariant     **out_result,
+                           GError       **error)
+{
+  GVariant *item;
+
+  g_return_val_if_fail (PROC_IS_MAP_ITER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  item = g_task_propagate_pointer (G_TASK (result), error);
+  if (item == NULL)
+    return FALSE;
+  if (out_result != NULL)
+    *out_result = item;
+  else
+    g_variant_unref (item);
+  return TRUE;
+}

@@ -1,0 +1,1478 @@
+/* proc-pool.c: the engine behind ProcExecutor
+ *
+ * A pool owns an I/O thread with a GMainContext of its own. Everything
+ * about workers — spawning, channels, child watches, timers, scheduling —
+ * happens on that thread, so none of it needs a lock. Other threads talk to
+ * it through a few queues under @lock and a wake-up source.
+ *
+ * Each worker runs the tasks it is sent in order, one at a time. The
+ * parent keeps them in the worker's in-flight queue: its head is the task
+ * running now; the others (sent ahead to save round trips when tasks are
+ * short) have not started. So when a worker dies, only the head fails and
+ * the rest go back to the front of the pool's queue.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "proc-channel-private.h"
+#include "proc-enums.h"
+#include "proc-pool-private.h"
+#include "proc-protocol-private.h"
+
+/* How many new workers may die before becoming ready, in a row, before
+ * the pool gives up instead of respawning forever. */
+#define MAX_EARLY_DEATHS 3
+/* Tasks sent ahead to a busy worker, when tasks are observed to be short. */
+#define SHORT_TASK_USEC  2000
+#define MAX_WINDOW       16
+/* A worker is read at most this many times per wake-up, to be fair. */
+#define MAX_READS_PER_WAKE 8
+
+typedef enum {
+  WORKER_STARTING,   /* HELLO sent, READY not seen */
+  WORKER_READY,
+  WORKER_RETIRING,   /* EXIT sent: it finishes what it has, then exits */
+  WORKER_DYING,      /* killed, or its channel closed: waiting for its exit */
+} WorkerState;
+
+typedef struct _Worker Worker;
+
+typedef struct {
+  GSource  source;
+  Worker  *worker;
+  gpointer tag;
+} WorkerSource;
+
+struct _Worker {
+  ProcPool    *pool;
+  GSubprocess *process;
+  GPid         pid;
+  ProcChannel *channel;
+  GSource     *source;
+  WorkerState  state;
+  gboolean     reading;         /* FALSE after a protocol error or EOF */
+  gboolean     ready;           /* READY was seen */
+  gboolean     init_failed;
+
+  GQueue       inflight;        /* ProcFuture, head is running */
+  guint        n_sent;          /* tasks sent, for max-tasks-per-child */
+  gint64       head_started;
+
+  GSource     *timeout_source;  /* per-task timeout of the head */
+  GSource     *grace_source;    /* interrupted head: time to comply */
+  GSource     *idle_source;     /* idle-timeout */
+
+  ProcFuture  *kill_victim;     /* the task it was killed for */
+  GError      *kill_error;      /* what the victim fails with */
+};
+
+struct _ProcPool {
+  gatomicrefcount     ref;
+
+  /* Immutable. */
+  char              **worker_argv;
+  char              **modules;
+  char               *initializer;
+  GVariant           *initargs;
+  guint               max_tasks_per_child;
+
+  /* Settable from any thread. */
+  guint               max_workers;     /* atomic */
+  gint64              task_timeout;    /* under lock */
+  gint64              idle_timeout;    /* under lock */
+  gint64              cancel_grace;    /* under lock */
+
+  GMutex              lock;            /* everything in this block */
+  GCond               cond;
+  GQueue              incoming;        /* ProcFuture (owned), not yet seen */
+  GQueue              interrupts;      /* ProcFuture (owned) */
+  gboolean            started;
+  gboolean            shutdown;
+  gboolean            cancel_on_shutdown;
+  int                 signal_request;  /* 0, SIGTERM or SIGKILL */
+  GError             *broken;
+  gboolean            finished;        /* the I/O thread is done */
+  GPtrArray          *finish_tasks;    /* GTask: shutdown_async callers */
+  ProcPoolNotifyFunc  notify;
+  gpointer            notify_data;
+  GDestroyNotify      notify_destroy;
+
+  gint                n_workers;       /* atomic */
+  gint                n_pending;       /* atomic */
+  gint                n_running;       /* atomic */
+  guint64             n_completed;     /* atomic (pointer-sized add) */
+  gint                counters_dirty;  /* atomic */
+
+  GMainContext       *context;
+  GSource            *wake_source;
+
+  /* I/O thread only. */
+  GQueue              queue;           /* ProcFuture (owned) via ->link */
+  GList              *workers;
+  guint               early_deaths;
+  double              avg_task_usec;
+  gboolean            io_done;
+  gboolean            shutdown_seen;
+};
+
+static void pool_dispatch       (ProcPool *self);
+static void pool_maybe_finish   (ProcPool *self);
+static void worker_kill         (Worker *w, ProcFuture *victim, GError *error);
+static void worker_kill_with_signal (Worker *w, ProcFuture *victim, GError *error, int signum);
+static void worker_flush        (Worker *w);
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+ProcPool *
+_proc_pool_new (const ProcPoolConfig *config,
+                ProcPoolNotifyFunc    counters_changed,
+                gpointer              data,
+                GDestroyNotify        destroy)
+{
+  ProcPool *self = g_new0 (ProcPool, 1);
+
+  g_atomic_ref_count_init (&self->ref);
+  self->worker_argv = g_strdupv (config->worker_argv);
+  self->modules = g_strdupv (config->modules);
+  self->initializer = g_strdup (config->initializer);
+  self->initargs = config->initargs ? g_variant_ref_sink (config->initargs)
+                                    : g_variant_ref_sink (g_variant_new ("()"));
+  self->max_tasks_per_child = config->max_tasks_per_child;
+  self->max_workers = MAX (config->max_workers, 1);
+  self->task_timeout = config->task_timeout;
+  self->idle_timeout = config->idle_timeout;
+  self->cancel_grace = config->cancel_grace;
+  self->notify = counters_changed;
+  self->notify_data = data;
+  self->notify_destroy = destroy;
+  self->avg_task_usec = G_MAXDOUBLE;
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->incoming);
+  g_queue_init (&self->interrupts);
+  g_queue_init (&self->queue);
+  self->finish_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  return self;
+}
+
+ProcPool *
+_proc_pool_ref (ProcPool *self)
+{
+  g_atomic_ref_count_inc (&self->ref);
+  return self;
+}
+
+void
+_proc_pool_unref (ProcPool *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref))
+    return;
+
+  /* The I/O thread holds a reference until it is done, so by now every
+   * worker is gone and every future resolved. */
+  g_assert (self->workers == NULL);
+  g_assert (g_queue_is_empty (&self->queue));
+  g_assert (g_queue_is_empty (&self->incoming));
+
+  if (self->notify_destroy)
+    self->notify_destroy (self->notify_data);
+  g_queue_clear_full (&self->interrupts, g_object_unref);
+  g_strfreev (self->worker_argv);
+  g_strfreev (self->modules);
+  g_free (self->initializer);
+  g_variant_unref (self->initargs);
+  g_clear_error (&self->broken);
+  g_ptr_array_unref (self->finish_tasks);
+  if (self->wake_source != NULL)
+    {
+      g_source_destroy (self->wake_source);
+      g_source_unref (self->wake_source);
+    }
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self);
+}
+
+void
+_proc_pool_detach_notify (ProcPool *self)
+{
+  gpointer data;
+  GDestroyNotify destroy;
+
+  g_mutex_lock (&self->lock);
+  data = g_steal_pointer (&self->notify_data);
+  destroy = g_steal_pointer (&self->notify_destroy);
+  self->notify = NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (destroy)
+    destroy (data);
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+static void
+counters_changed (ProcPool *self)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->counters_dirty, 0, 1))
+    return;
+
+  g_mutex_lock (&self->lock);
+  if (self->notify != NULL)
+    self->notify (self->notify_data);
+  g_mutex_unlock (&self->lock);
+}
+
+/* The executor calls this from its notification, before reading. */
+void
+_proc_pool_clear_counters_dirty (ProcPool *self)
+{
+  g_atomic_int_set (&self->counters_dirty, 0);
+}
+
+void
+_proc_pool_count_transition (ProcPool        *self,
+                             ProcFutureState  from,
+                             ProcFutureState  to)
+{
+  if (from == PROC_FUTURE_STATE_PENDING)
+    g_atomic_int_add (&self->n_pending, -1);
+  else if (from == PROC_FUTURE_STATE_RUNNING)
+    g_atomic_int_add (&self->n_running, -1);
+
+  if (to == PROC_FUTURE_STATE_RUNNING)
+    g_atomic_int_inc (&self->n_running);
+  else if (to == PROC_FUTURE_STATE_FINISHED)
+    g_atomic_pointer_add (&self->n_completed, 1);
+
+  counters_changed (self);
+}
+
+guint
+_proc_pool_get_n_workers (ProcPool *self)
+{
+  return g_atomic_int_get (&self->n_workers);
+}
+
+guint
+_proc_pool_get_n_pending (ProcPool *self)
+{
+  return MAX (g_atomic_int_get (&self->n_pending), 0);
+}
+
+guint
+_proc_pool_get_n_running (ProcPool *self)
+{
+  return MAX (g_atomic_int_get (&self->n_running), 0);
+}
+
+guint64
+_proc_pool_get_n_completed (ProcPool *self)
+{
+  return (guint64) g_atomic_pointer_get (&self->n_completed);
+}
+
+gboolean
+_proc_pool_is_broken (ProcPool *self)
+{
+  gboolean broken;
+
+  g_mutex_lock (&self->lock);
+  broken = self->broken != NULL;
+  g_mutex_unlock (&self->lock);
+
+  return broken;
+}
+
+gboolean
+_proc_pool_is_shutdown (ProcPool *self)
+{
+  gboolean shutdown;
+
+  g_mutex_lock (&self->lock);
+  shutdown = self->shutdown;
+  g_mutex_unlock (&self->lock);
+
+  return shutdown;
+}
+
+void
+_proc_pool_set_max_workers (ProcPool *self,
+                            guint     max_workers)
+{
+  g_atomic_int_set (&self->max_workers, MAX (max_workers, 1));
+  g_mutex_lock (&self->lock);
+  if (self->wake_source != NULL)
+    g_source_set_ready_time (self->wake_source, 0);
+  g_mutex_unlock (&self->lock);
+}
+
+#define DEFINE_LOCKED_SETTER(field)                              \
+  void                                                           \
+  _proc_pool_set_##field (ProcPool *self, gint64 usec)           \
+  {                                                              \
+    g_mutex_lock (&self->lock);                                  \
+    self->field = usec;                                          \
+    g_mutex_unlock (&self->lock);                                \
+  }
+
+DEFINE_LOCKED_SETTER (task_timeout)
+DEFINE_LOCKED_SETTER (idle_timeout)
+DEFINE_LOCKED_SETTER (cancel_grace)
+
+gint64
+_proc_pool_get_task_timeout (ProcPool *self)
+{
+  gint64 usec;
+
+  g_mutex_lock (&self->lock);
+  usec = self->task_timeout;
+  g_mutex_unlock (&self->lock);
+
+  return usec;
+}
+
+static gint64
+locked_get (ProcPool *self,
+            gint64   *field)
+{
+  gint64 value;
+
+  g_mutex_lock (&self->lock);
+  value = *field;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/* ---- the I/O thread ------------------------------------------------------ */
+
+static gboolean
+wake_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs wake_source_funcs = {
+  NULL, NULL, wake_source_dispatch, NULL, NULL, NULL,
+};
+
+static void
+wake_locked (ProcPool *self)
+{
+  g_source_set_ready_time (self->wake_source, 0);
+}
+
+static void
+fail_future (ProcFuture *future,
+             GError     *error)
+{
+  _proc_future_complete (future, NULL, error);
+}
+
+static gboolean
+on_wake (gpointer data)
+{
+  ProcPool *self = data;
+  GQueue incoming = G_QUEUE_INIT;
+  GQueue interrupts = G_QUEUE_INIT;
+  int signal_request;
+  gboolean cancel_pending;
+  ProcFuture *future;
+
+  g_mutex_lock (&self->lock);
+  incoming = self->incoming;
+  g_queue_init (&self->incoming);
+  interrupts = self->interrupts;
+  g_queue_init (&self->interrupts);
+  signal_request = self->signal_request;
+  self->signal_request = 0;
+  self->shutdown_seen = self->shutdown;
+  cancel_pending = self->cancel_on_shutdown;
+  g_mutex_unlock (&self->lock);
+
+  while ((future = g_queue_pop_head (&incoming)))
+    g_queue_push_tail_link (&self->queue, &future->link);
+
+  if (cancel_pending)
+    {
+      /* Python's shutdown(cancel_futures=True): every PENDING future. */
+      for (GList *l = self->queue.head; l != NULL; l = l->next)
+        proc_future_cancel (l->data);
+    }
+
+  while ((future = g_queue_pop_head (&interrupts)))
+    {
+      gboolean found = FALSE;
+
+      for (GList *wl = self->workers; wl != NULL; wl = wl->next)
+        {
+          Worker *w = wl->data;
+          GList *link = g_queue_find (&w->inflight, future);
+
+          if (link == NULL)
+            continue;
+          found = TRUE;
+
+          if (w->state != WORKER_DYING)
+            {
+              g_autoptr(GError) error = NULL;
+
+              if (!proc_channel_queue (w->channel, PROC_MSG_CANCEL,
+                                       g_variant_new ("(t)", future->id), NULL, &error))
+                g_warning ("Could not send a cancellation: %s", error->message);
+              worker_flush (w);
+            }
+          break;
+        }
+
+      /* Sent back to the queue after its worker died before starting it. */
+      if (!found && (future->link.prev != NULL || self->queue.head == &future->link))
+        {
+          g_queue_unlink (&self->queue, &future->link);
+          fail_future (future, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            "Task “%s” was interrupted", future->task_name));
+          g_object_unref (future);
+        }
+      g_object_unref (future);
+    }
+
+  if (signal_request != 0)
+    {
+      for (GList *wl = self->workers; wl != NULL; wl = wl->next)
+        {
+          Worker *w = wl->data;
+          ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+          GError *error = g_error_new (PROC_ERROR, PROC_ERROR_WORKER_DIED,
+                                       "Worker %d was %s by the executor", (int) w->pid,
+                                       signal_request == SIGKILL ? "killed" : "terminated");
+
+          worker_kill_with_signal (w, head, error, signal_request);
+        }
+    }
+
+  pool_dispatch (self);
+  pool_maybe_finish (self);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+io_thread_func (gpointer data)
+{
+  ProcPool *self = data;
+  GPtrArray *tasks;
+
+  g_main_context_push_thread_default (self->context);
+  while (!self->io_done)
+    g_main_context_iteration (self->context, TRUE);
+  g_main_context_pop_thread_default (self->context);
+
+  g_mutex_lock (&self->lock);
+  self->finished = TRUE;
+  g_cond_broadcast (&self->cond);
+  tasks = g_steal_pointer (&self->finish_tasks);
+  self->finish_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
+  g_ptr_array_unref (tasks);
+
+  _proc_pool_unref (self);
+  return NULL;
+}
+
+/* Under @lock. */
+static void
+ensure_started_locked (ProcPool *self)
+{
+  GThread *thread;
+
+  if (self->started)
+    return;
+
+  self->started = TRUE;
+  self->context = g_main_context_new ();
+  self->wake_source = g_source_new (&wake_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->wake_source, on_wake, self, NULL);
+  g_source_set_static_name (self->wake_source, "[procexec] wake-up");
+  g_source_set_ready_time (self->wake_source, -1);
+  g_source_attach (self->wake_source, self->context);
+
+  thread = g_thread_new ("procexec-io", io_thread_func, _proc_pool_ref (self));
+  g_thread_unref (thread);
+}
+
+gboolean
+_proc_pool_submit (ProcPool    *self,
+                   ProcFuture  *future,
+                   GError     **error)
+{
+  g_mutex_lock (&self->lock);
+  if (self->broken != NULL)
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_BROKEN,
+                   "The pool is broken: %s", self->broken->message);
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  if (self->shutdown)
+    {
+      g_set_error_literal (error, PROC_ERROR, PROC_ERROR_SHUTDOWN,
+                           "Cannot schedule new tasks after shutdown");
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+
+  ensure_started_locked (self);
+  g_atomic_int_inc (&self->n_pending);
+  g_queue_push_tail (&self->incoming, g_object_ref (future));
+  if (self->incoming.length == 1)
+    wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  counters_changed (self);
+  return TRUE;
+}
+
+void
+_proc_pool_interrupt (ProcPool   *self,
+                      ProcFuture *future)
+{
+  g_mutex_lock (&self->lock);
+  if (self->started && !self->finished)
+    {
+      g_queue_push_tail (&self->interrupts, g_object_ref (future));
+      wake_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+_proc_pool_shutdown (ProcPool *self,
+                     gboolean  wait,
+                     gboolean  cancel_futures)
+{
+  GQueue cancelled = G_QUEUE_INIT;
+  ProcFuture *future;
+
+  g_mutex_lock (&self->lock);
+  self->shutdown = TRUE;
+  if (cancel_futures)
+    {
+      /* Cancel what the I/O thread has not seen yet right here, so that
+       * shutdown(wait=FALSE, cancel_futures=TRUE) resolves them at once. */
+      self->cancel_on_shutdown = TRUE;
+      cancelled = self->incoming;
+      g_queue_init (&self->incoming);
+    }
+  if (!self->started)
+    self->finished = TRUE;
+  else if (!self->finished)
+    wake_locked (self);
+  g_mutex_unlock (&self->lock);
+
+  while ((future = g_queue_pop_head (&cancelled)))
+    {
+      proc_future_cancel (future);
+      g_object_unref (future);
+    }
+
+  if (wait)
+    {
+      g_mutex_lock (&self->lock);
+      while (!self->finished)
+        g_cond_wait (&self->cond, &self->lock);
+      g_mutex_unlock (&self->lock);
+    }
+}
+
+void
+_proc_pool_on_finished (ProcPool *self,
+                        GTask    *task)
+{
+  gboolean finished;
+
+  g_mutex_lock (&self->lock);
+  finished = self->finished;
+  if (!finished)
+    g_ptr_array_add (self->finish_tasks, g_object_ref (task));
+  g_mutex_unlock (&self->lock);
+
+  if (finished)
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+_proc_pool_signal_workers (ProcPool *self,
+                           gboolean  kill)
+{
+  g_mutex_lock (&self->lock);
+  if (self->started && !self->finished)
+    {
+      self->signal_request = kill ? SIGKILL : SIGTERM;
+      wake_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- breaking ------------------------------------------------------------ */
+
+static void
+pool_break (ProcPool *self,
+            GError   *error)
+{
+  ProcFuture *future;
+  GList *link;
+
+  g_mutex_lock (&self->lock);
+  if (self->broken == NULL)
+    self->broken = g_error_copy (error);
+  g_mutex_unlock (&self->lock);
+
+  while ((link = g_queue_pop_head_link (&self->queue)))
+    {
+      future = link->data;
+      fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+                                        "The pool is broken: %s", error->message));
+      g_object_unref (future);
+    }
+
+  g_error_free (error);
+}
+
+/* ---- workers: output ----------------------------------------------------- */
+
+static void
+worker_update_events (Worker *w)
+{
+  GIOCondition events = 0;
+
+  if (w->reading)
+    events |= G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (proc_channel_has_output (w->channel))
+    events |= G_IO_OUT;
+  g_source_modify_unix_fd (w->source, ((WorkerSource *) w->source)->tag, events);
+}
+
+static void
+worker_flush (Worker *w)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!proc_channel_flush (w->channel, FALSE, &error))
+    {
+      /* The worker is gone or going: its exit will be handled. */
+      g_clear_error (&error);
+      worker_kill (w, NULL, NULL);
+      return;
+    }
+  worker_update_events (w);
+}
+
+/* ---- workers: death ------------------------------------------------------ */
+
+static char *
+describe_exit (GPid pid,
+               int  status)
+{
+  if (WIFSIGNALED (status))
+    return g_strdup_printf ("Worker %d was killed by signal %d (%s)%s",
+                            (int) pid, WTERMSIG (status), g_strsignal (WTERMSIG (status)),
+                            WCOREDUMP (status) ? ", core dumped" : "");
+  if (WIFEXITED (status))
+    return g_strdup_printf ("Worker %d exited with status %d", (int) pid, WEXITSTATUS (status));
+  return g_strdup_printf ("Worker %d ended (wait status 0x%x)", (int) pid, status);
+}
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+worker_free (Worker *w)
+{
+  clear_source (&w->timeout_source);
+  clear_source (&w->grace_source);
+  clear_source (&w->idle_source);
+  clear_source (&w->source);
+  proc_channel_free (w->channel);
+  g_clear_object (&w->process);
+  g_clear_object (&w->kill_victim);
+  g_clear_error (&w->kill_error);
+  g_free (w);
+}
+
+static void worker_process_input (Worker *w, gboolean drain);
+
+static void
+worker_exited (GObject      *object,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  Worker *w = data;
+  ProcPool *self = w->pool;
+  GSubprocess *process = G_SUBPROCESS (object);
+  g_autofree char *description = NULL;
+  gboolean early;
+  ProcFuture *future;
+  GList *requeue = NULL;
+  guint index = 0;
+
+  g_subprocess_wait_finish (process, result, NULL);
+  description = describe_exit (w->pid, g_subprocess_get_status (process));
+
+  /* Whatever it wrote before dying is still in the socket. */
+  if (w->reading)
+    worker_process_input (w, TRUE);
+
+  early = !w->ready && !w->init_failed;
+
+  while ((future = g_queue_pop_head (&w->inflight)))
+    {
+      gboolean started = (index++ == 0) && w->ready;
+
+      if (future == w->kill_victim && w->kill_error != NULL)
+        fail_future (future, g_steal_pointer (&w->kill_error));
+      else if (started)
+        fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_WORKER_DIED,
+                                          "%s while running task “%s”",
+                                          description, future->task_name));
+      else
+        {
+          requeue = g_list_prepend (requeue, future);
+          continue;
+        }
+      g_object_unref (future);
+    }
+
+  /* Tasks it never started go back to the front, in order. */
+  for (GList *l = requeue; l != NULL; l = l->next)
+    {
+      future = l->data;
+      g_queue_push_head_link (&self->queue, &future->link);
+    }
+  g_list_free (requeue);
+
+  self->workers = g_list_remove (self->workers, w);
+  g_atomic_int_add (&self->n_workers, -1);
+  counters_changed (self);
+
+  if (early && !self->shutdown_seen)
+    {
+      self->early_deaths++;
+      if (self->early_deaths >= MAX_EARLY_DEATHS)
+        pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+                                       "%u new workers in a row died before they were ready; last: %s",
+                                       self->early_deaths, description));
+    }
+
+  worker_free (w);
+
+  pool_dispatch (self);
+  pool_maybe_finish (self);
+}
+
+/* Kills @w; @victim (if still in flight) then fails with @error. */
+static void
+worker_kill_with_signal (Worker     *w,
+                         ProcFuture *victim,
+                         GError     *error,
+                         int         signum)
+{
+  if (victim != NULL && error != NULL && w->kill_victim == NULL)
+    {
+      w->kill_victim = g_object_ref (victim);
+      w->kill_error = error;
+      error = NULL;
+    }
+  g_clear_error (&error);
+
+  w->state = WORKER_DYING;
+  clear_source (&w->timeout_source);
+  clear_source (&w->grace_source);
+  clear_source (&w->idle_source);
+  if (signum == SIGKILL)
+    g_subprocess_force_exit (w->process);
+  else
+    g_subprocess_send_signal (w->process, signum);
+}
+
+static void
+worker_kill (Worker     *w,
+             ProcFuture *victim,
+             GError     *error)
+{
+  worker_kill_with_signal (w, victim, error, SIGKILL);
+}
+
+/* ---- workers: input ------------------------------------------------------ */
+
+static void
+worker_protocol_error (Worker     *w,
+                       const char *message)
+{
+  ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+  w->reading = FALSE;
+  worker_update_events (w);
+  worker_kill (w, head,
+               g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
+                            "Worker %d sent a malformed message and was killed: %s",
+                            (int) w->pid, message));
+}
+
+static void worker_start_head (Worker *w);
+
+static gboolean
+on_task_timeout (gpointer data)
+{
+  Worker *w = data;
+  ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+  g_clear_pointer (&w->timeout_source, g_source_unref);
+  if (head != NULL)
+    worker_kill (w, head,
+                 g_error_new (PROC_ERROR, PROC_ERROR_TASK_TIMEOUT,
+                              "Task “%s” timed out after %.3f s; worker %d was killed",
+                              head->task_name, head->timeout_usec / (double) G_USEC_PER_SEC,
+                              (int) w->pid));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_cancel_grace (gpointer data)
+{
+  Worker *w = data;
+  ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+  g_clear_pointer (&w->grace_source, g_source_unref);
+  if (head != NULL)
+    worker_kill (w, head,
+                 g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                              "Task “%s” was interrupted; worker %d did not stop it in time and was killed",
+                              head->task_name, (int) w->pid));
+  return G_SOURCE_REMOVE;
+}
+
+static GSource *
+add_timeout (ProcPool    *self,
+             gint64       usec,
+             GSourceFunc  func,
+             gpointer     data)
+{
+  GSource *source = g_timeout_source_new (MAX (usec, 0) / 1000 + (usec % 1000 ? 1 : 0));
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+/* The head of @w's in-flight queue starts now: arm its timers. */
+static void
+worker_start_head (Worker *w)
+{
+  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  gboolean interrupted;
+
+  clear_source (&w->timeout_source);
+  clear_source (&w->grace_source);
+  w->head_started = g_get_monotonic_time ();
+
+  if (head == NULL || w->state == WORKER_DYING)
+    return;
+
+  if (head->timeout_usec > 0)
+    w->timeout_source = add_timeout (w->pool, head->timeout_usec, on_task_timeout, w);
+
+  _proc_futures_lock ();
+  interrupted = head->interrupted;
+  _proc_futures_unlock ();
+  if (interrupted)
+    w->grace_source = add_timeout (w->pool, locked_get (w->pool, &w->pool->cancel_grace),
+                                   on_cancel_grace, w);
+}
+
+static gboolean
+on_idle_timeout (gpointer data)
+{
+  Worker *w = data;
+
+  g_clear_pointer (&w->idle_source, g_source_unref);
+  if (w->state == WORKER_READY && g_queue_is_empty (&w->inflight))
+    {
+      w->state = WORKER_RETIRING;
+      if (proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL))
+        worker_flush (w);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+worker_became_idle (Worker *w)
+{
+  gint64 idle_timeout = locked_get (w->pool, &w->pool->idle_timeout);
+
+  clear_source (&w->idle_source);
+  if (idle_timeout > 0 && w->state == WORKER_READY)
+    w->idle_source = add_timeout (w->pool, idle_timeout, on_idle_timeout, w);
+}
+
+/* Completes the head of @w's queue, which the message names by @id. */
+static ProcFuture *
+worker_pop_head (Worker     *w,
+                 guint64     id,
+                 const char *what)
+{
+  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  ProcPool *self = w->pool;
+  double elapsed;
+
+  if (head == NULL || head->id != id)
+    {
+      g_autofree char *msg = g_strdup_printf ("%s for task %" G_GUINT64_FORMAT
+                                              " which is not the one running", what, id);
+      worker_protocol_error (w, msg);
+      return NULL;
+    }
+
+  g_queue_pop_head (&w->inflight);
+  elapsed = (double) (g_get_monotonic_time () - w->head_started);
+  self->avg_task_usec = self->avg_task_usec == G_MAXDOUBLE
+                        ? elapsed : 0.9 * self->avg_task_usec + 0.1 * elapsed;
+
+  worker_start_head (w);
+  if (g_queue_is_empty (&w->inflight))
+    worker_became_idle (w);
+
+  return head;
+}
+
+static void
+worker_handle_frame (Worker    *w,
+                     ProcFrame *frame)
+{
+  ProcPool *self = w->pool;
+  ProcFuture *future;
+  guint64 id;
+
+  switch ((ProcMessageKind) frame->kind)
+    {
+    case PROC_MSG_READY:
+      {
+        guint32 version;
+
+        g_variant_get (frame->payload, "(u)", &version);
+        if (w->state != WORKER_STARTING || version != PROC_PROTOCOL_VERSION)
+          {
+            worker_protocol_error (w, "unexpected READY");
+            return;
+          }
+        w->state = WORKER_READY;
+        w->ready = TRUE;
+        self->early_deaths = 0;
+        worker_start_head (w);
+        if (g_queue_is_empty (&w->inflight))
+          worker_became_idle (w);
+      }
+      break;
+
+    case PROC_MSG_INIT_FAILED:
+      {
+        const char *domain, *message;
+        gint code;
+
+        if (w->state != WORKER_STARTING)
+          {
+            worker_protocol_error (w, "unexpected INIT_FAILED");
+            return;
+          }
+        g_variant_get (frame->payload, "(&si&s)", &domain, &code, &message);
+        w->init_failed = TRUE;
+        pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+                                       "the initializer failed in worker %d: %s",
+                                       (int) w->pid, message));
+        /* Its own tasks never ran: they fail the same way. */
+        while ((future = g_queue_pop_head (&w->inflight)))
+          {
+            fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+                                              "The pool is broken: the initializer failed in worker %d: %s",
+                                              (int) w->pid, message));
+            g_object_unref (future);
+          }
+      }
+      break;
+
+    case PROC_MSG_RESULT:
+      {
+        GVariant *result;
+
+        g_variant_get_child (frame->payload, 0, "t", &id);
+        if ((future = worker_pop_head (w, id, "RESULT")) == NULL)
+          return;
+        if (future->is_chunk)
+          {
+            fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
+                                              "Worker %d answered a chunk with a single result",
+                                              (int) w->pid));
+            g_object_unref (future);
+            worker_protocol_error (w, "RESULT for a chunk");
+            return;
+          }
+        g_variant_get_child (frame->payload, 1, "v", &result);
+        _proc_future_complete (future, result, NULL);
+        g_object_unref (future);
+      }
+      break;
+
+    case PROC_MSG_ERROR:
+      {
+        const char *domain, *message;
+        gint code;
+
+        g_variant_get (frame->payload, "(t&si&s)", &id, &domain, &code, &message);
+        if ((future = worker_pop_head (w, id, "ERROR")) == NULL)
+          return;
+        fail_future (future, proc_error_from_wire (domain, code, message));
+        g_object_unref (future);
+      }
+      break;
+
+    case PROC_MSG_CHUNK_RESULT:
+      g_variant_get_child (frame->payload, 0, "t", &id);
+      if ((future = worker_pop_head (w, id, "CHUNK_RESULT")) == NULL)
+        return;
+      if (!future->is_chunk)
+        {
+          fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
+                                            "Worker %d answered a task with chunk results",
+                                            (int) w->pid));
+          g_object_unref (future);
+          worker_protocol_error (w, "CHUNK_RESULT for a single task");
+          return;
+        }
+      _proc_future_complete (future, g_variant_ref (frame->payload), NULL);
+      g_object_unref (future);
+      break;
+
+    case PROC_MSG_PROGRESS:
+      {
+        double fraction;
+        GVariant *detail = NULL;
+        ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+        g_variant_get (frame->payload, "(tdmv)", &id, &fraction, &detail);
+        if (head == NULL || head->id != id || !isfinite (fraction))
+          {
+            g_clear_pointer (&detail, g_variant_unref);
+            worker_protocol_error (w, "PROGRESS for a task that is not running");
+            return;
+          }
+        _proc_future_report_progress (head, CLAMP (fraction, 0.0, 1.0), detail);
+        g_clear_pointer (&detail, g_variant_unref);
+      }
+      break;
+
+    default:
+      worker_protocol_error (w, "unexpected message kind");
+      return;
+    }
+
+  /* Every reply frees a slot: more work may go out. */
+}
+
+static void
+worker_process_input (Worker   *w,
+                      gboolean  drain)
+{
+  for (guint reads = 0; w->reading && (drain || reads < MAX_READS_PER_WAKE); reads++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = proc_channel_fill (w->channel, &error);
+      ProcFrame frame;
+
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+            {
+              worker_protocol_error (w, error->message);
+              break;
+            }
+          /* ECONNRESET and the like: the same as EOF. */
+          g_clear_error (&error);
+          n = 0;
+        }
+
+      while (w->reading && proc_channel_next (w->channel, &frame, &error))
+        {
+          worker_handle_frame (w, &frame);
+          proc_frame_clear (&frame);
+        }
+      if (error != NULL)
+        {
+          worker_protocol_error (w, error->message);
+          break;
+        }
+
+      if (n == 0)
+        {
+          /* EOF: a worker without a channel is of no use. */
+          w->reading = FALSE;
+          if (proc_channel_has_partial_input (w->channel) && g_queue_peek_head (&w->inflight))
+            worker_kill (w, g_queue_peek_head (&w->inflight),
+                         g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
+                                      "Worker %d closed its channel in the middle of a message",
+                                      (int) w->pid));
+          else
+            worker_kill (w, NULL, NULL);
+          worker_update_events (w);
+          break;
+        }
+    }
+}
+
+static gboolean
+worker_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  WorkerSource *ws = (WorkerSource *) source;
+  Worker *w = ws->worker;
+  ProcPool *self = w->pool;
+  GIOCondition revents = g_source_query_unix_fd (source, ws->tag);
+
+  if (revents & G_IO_OUT)
+    worker_flush (w);
+  if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    worker_process_input (w, FALSE);
+
+  pool_dispatch (self);
+  pool_maybe_finish (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs worker_source_funcs = {
+  NULL, NULL, worker_source_dispatch, NULL, NULL, NULL,
+};
+
+/* ---- workers: birth ------------------------------------------------------ */
+
+static Worker *
+worker_spawn (ProcPool  *self,
+              GError   **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  GSubprocess *process;
+  Worker *w;
+  int sv[2];
+  const char *id;
+  gint64 pid;
+  g_autoptr(GVariant) hello = NULL;
+  WorkerSource *ws;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "socketpair: %s", g_strerror (saved));
+      return NULL;
+    }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_fd (launcher, sv[1], PROC_CHANNEL_FD);
+  g_subprocess_launcher_setenv (launcher, PROC_CHANNEL_FD_ENV, G_STRINGIFY (PROC_CHANNEL_FD), TRUE);
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->worker_argv, error);
+  /* Drop our copy of the worker's end now, or its death would not show
+   * as EOF on ours. */
+  g_subprocess_launcher_close (launcher);
+  if (process == NULL)
+    {
+      close (sv[0]);
+      return NULL;
+    }
+
+  id = g_subprocess_get_identifier (process);
+  if (id == NULL || !g_ascii_string_to_signed (id, 10, 1, G_MAXINT, &pid, NULL))
+    pid = 0;
+
+  g_unix_set_fd_nonblocking (sv[0], TRUE, NULL);
+
+  w = g_new0 (Worker, 1);
+  w->pool = self;
+  w->process = process;
+  w->pid = (GPid) pid;
+  w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  w->state = WORKER_STARTING;
+  w->reading = TRUE;
+  g_queue_init (&w->inflight);
+
+  w->source = g_source_new (&worker_source_funcs, sizeof (WorkerSource));
+  ws = (WorkerSource *) w->source;
+  ws->worker = w;
+  ws->tag = g_source_add_unix_fd (w->source, sv[0], G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_static_name (w->source, "[procexec] worker channel");
+  g_source_attach (w->source, self->context);
+
+  hello = g_variant_ref_sink (g_variant_new ("(u^asmsv)", (guint32) PROC_PROTOCOL_VERSION,
+                                             self->modules ? self->modules : (char *[]) { NULL },
+                                             self->initializer, self->initargs));
+  proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, NULL, NULL);
+
+  g_subprocess_wait_async (process, NULL, worker_exited, w);
+  worker_flush (w);
+
+  self->workers = g_list_append (self->workers, w);
+  g_atomic_int_inc (&self->n_workers);
+  counters_changed (self);
+
+  return w;
+}
+
+/* ---- scheduling ---------------------------------------------------------- */
+
+static guint
+count_live_workers (ProcPool *self)
+{
+  guint n = 0;
+
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    if (((Worker *) l->data)->state != WORKER_DYING)
+      n++;
+  return n;
+}
+
+static gboolean
+worker_accepts (Worker *w,
+                guint   window)
+{
+  if (w->state != WORKER_STARTING && w->state != WORKER_READY)
+    return FALSE;
+  if (w->inflight.length >= window)
+    return FALSE;
+  if (w->pool->max_tasks_per_child > 0 && w->n_sent >= w->pool->max_tasks_per_child)
+    return FALSE;
+  return TRUE;
+}
+
+static Worker *
+pick_worker (ProcPool *self,
+             guint     max_workers)
+{
+  Worker *best = NULL;
+  guint window;
+
+  /* An idle worker first, ... */
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    if (worker_accepts (l->data, 1))
+      return l->data;
+
+  /* ... then a new one, ... */
+  if (count_live_workers (self) < max_workers)
+    return NULL;
+
+  /* ... then, for short tasks, the least loaded busy one. */
+  window = self->avg_task_usec < SHORT_TASK_USEC ? MAX_WINDOW : 1;
+  if (window <= 1)
+    return NULL;
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    {
+      Worker *w = l->data;
+
+      if (w->state == WORKER_READY && worker_accepts (w, window) &&
+          (best == NULL || w->inflight.length < best->inflight.length))
+        best = w;
+    }
+  return best;
+}
+
+static gboolean
+worker_send (Worker     *w,
+             ProcFuture *future)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *payload;
+  guint8 kind;
+
+  if (future->is_chunk)
+    {
+      kind = PROC_MSG_RUN_CHUNK;
+      payload = g_variant_new ("(ts@av)", future->id, future->task_name, future->args);
+    }
+  else
+    {
+      kind = PROC_MSG_RUN;
+      payload = g_variant_new ("(tsv)", future->id, future->task_name, future->args);
+    }
+
+  if (!proc_channel_queue (w->channel, kind, payload, future->fd_list, &error))
+    {
+      fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                                        "Could not send task “%s”: %s",
+                                        future->task_name, error->message));
+      return FALSE;
+    }
+
+  w->n_sent++;
+  if (w->pool->max_tasks_per_child > 0 && w->n_sent >= w->pool->max_tasks_per_child)
+    {
+      /* Its last task: it exits after answering. */
+      proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL);
+      w->state = WORKER_RETIRING;
+    }
+  return TRUE;
+}
+
+static void
+pool_dispatch (ProcPool *self)
+{
+  guint max_workers = g_atomic_int_get (&self->max_workers);
+  GList *touched = NULL;
+  gboolean broken;
+
+  g_mutex_lock (&self->lock);
+  broken = self->broken != NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (broken && !g_queue_is_empty (&self->queue))
+    {
+      GError *error;
+
+      g_mutex_lock (&self->lock);
+      error = g_error_copy (self->broken);
+      g_mutex_unlock (&self->lock);
+      pool_break (self, error);
+    }
+
+  while (!g_queue_is_empty (&self->queue) && !broken)
+    {
+      ProcFuture *future = g_queue_peek_head (&self->queue);
+      Worker *w;
+
+      if (proc_future_is_done (future))
+        {
+          g_queue_unlink (&self->queue, &future->link);
+          g_object_unref (future);
+          continue;
+        }
+
+      w = pick_worker (self, max_workers);
+      if (w == NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (count_live_workers (self) >= max_workers)
+            break;
+          w = worker_spawn (self, &error);
+          if (w == NULL)
+            {
+              pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+                                             "could not start a worker: %s", error->message));
+              break;
+            }
+        }
+
+      g_queue_unlink (&self->queue, &future->link);
+      if (!_proc_future_mark_running (future, w->pid))
+        {
+          g_object_unref (future);
+          continue;
+        }
+      if (!worker_send (w, future))
+        {
+          g_object_unref (future);
+          continue;
+        }
+
+      clear_source (&w->idle_source);
+      g_queue_push_tail (&w->inflight, future);
+      if (w->inflight.length == 1 && w->state != WORKER_STARTING)
+        worker_start_head (w);
+      if (g_list_find (touched, w) == NULL)
+        touched = g_list_prepend (touched, w);
+    }
+
+  /* Retire idle workers above the limit (max-workers was lowered) and,
+   * once shut down with nothing left to do, every idle worker. */
+  {
+    guint live = count_live_workers (self);
+    gboolean nothing_left = g_queue_is_empty (&self->queue);
+
+    for (GList *l = self->workers; l != NULL; l = l->next)
+      {
+        Worker *w = l->data;
+
+        if (w->state != WORKER_READY || !g_queue_is_empty (&w->inflight))
+          continue;
+        if (live > max_workers || (self->shutdown_seen && nothing_left) || broken)
+          {
+            w->state = WORKER_RETIRING;
+            clear_source (&w->idle_source);
+            proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL);
+            live--;
+            if (g_list_find (touched, w) == NULL)
+              touched = g_list_prepend (touched, w);
+          }
+      }
+    /* A starting worker with nothing to do also goes once shut down. */
+    if ((self->shutdown_seen && nothing_left) || broken)
+      for (GList *l = self->workers; l != NULL; l = l->next)
+        {
+          Worker *w = l->data;
+
+          if (w->state == WORKER_STARTING && g_queue_is_empty (&w->inflight))
+            {
+              w->state = WORKER_RETIRING;
+              proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL);
+              if (g_list_find (touched, w) == NULL)
+                touched = g_list_prepend (touched, w);
+            }
+        }
+  }
+
+  for (GList *l = touched; l != NULL; l = l->next)
+    worker_flush (l->data);
+  g_list_free (touched);
+}
+
+static void
+pool_maybe_finish (ProcPool *self)
+{
+  gboolean incoming_empty;
+
+  if (!self->shutdown_seen || self->workers != NULL || !g_queue_is_empty (&self->queue))
+    return;
+
+  g_mutex_lock (&self->lock);
+  incoming_empty = g_queue_is_empty (&self->incoming) && g_queue_is_empty (&self->interrupts);
+  if (incoming_empty)
+    self->io_done = TRUE;
+  g_mutex_unlock (&self->lock);
+}

@@ -1,0 +1,51 @@
+/* proc-protocol-private.h: the messages between an executor and its workers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define PROC_PROTOCOL_VERSION 1
+
+/* Environment variable naming the channel fd of a worker process. */
+#define PROC_CHANNEL_FD_ENV "PROCEXEC_CHANNEL_FD"
+#define PROC_CHANNEL_FD     3
+
+/* Every payload is a GVariant of a fixed type per kind. */
+typedef enum {
+  /* parent → worker */
+  PROC_MSG_HELLO        = 1,   /* (u version, as modules, ms initializer, v initargs) */
+  PROC_MSG_RUN          = 2,   /* (t id, s task, v args)                              */
+  PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, av items)                            */
+  PROC_MSG_CANCEL       = 4,   /* (t id)                                               */
+  PROC_MSG_EXIT         = 5,   /* ()  finish what was sent, then exit                  */
+
+  /* worker → parent */
+  PROC_MSG_READY        = 16,  /* (u version)                                          */
+  PROC_MSG_INIT_FAILED  = 17,  /* (s domain, i code, s message)                        */
+  PROC_MSG_RESULT       = 18,  /* (t id, v result)                                     */
+  PROC_MSG_ERROR        = 19,  /* (t id, s domain, i code, s message)                  */
+  PROC_MSG_CHUNK_RESULT = 20,  /* (t id, av results, b failed, s domain, i code, s message) */
+  PROC_MSG_PROGRESS     = 21,  /* (t id, d fraction, mv detail)                        */
+} ProcMessageKind;
+
+const GVariantType *proc_message_type          (guint8        kind);
+gboolean            proc_message_kind_is_valid (guint8        kind,
+                                                gboolean      from_worker);
+const char         *proc_message_kind_name     (guint8        kind);
+
+/* Errors travel as (domain, code, message); these keep the domain intact
+ * without letting a hostile worker intern an unbounded number of quarks. */
+void                proc_error_to_wire         (const GError *error,
+                                                const char  **domain,
+                                                gint         *code,
+                                                const char  **message);
+GError             *proc_error_from_wire       (const char   *domain,
+                                                gint          code,
+                                                const char   *message);
+
+G_END_DECLS

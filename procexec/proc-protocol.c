@@ -1,0 +1,93 @@
+/* proc-protocol.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "proc-enums.h"
+#include "proc-protocol-private.h"
+
+/* A worker may name error domains the parent has never seen; each new one
+ * becomes a quark for the life of the process, so their number is capped. */
+#define MAX_FOREIGN_DOMAINS 256
+
+const GVariantType *
+proc_message_type (guint8 kind)
+{
+  switch ((ProcMessageKind) kind)
+    {
+    case PROC_MSG_HELLO:        return G_VARIANT_TYPE ("(uasmsv)");
+    case PROC_MSG_RUN:          return G_VARIANT_TYPE ("(tsv)");
+    case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsav)");
+    case PROC_MSG_CANCEL:       return G_VARIANT_TYPE ("(t)");
+    case PROC_MSG_EXIT:         return G_VARIANT_TYPE_UNIT;
+    case PROC_MSG_READY:        return G_VARIANT_TYPE ("(u)");
+    case PROC_MSG_INIT_FAILED:  return G_VARIANT_TYPE ("(sis)");
+    case PROC_MSG_RESULT:       return G_VARIANT_TYPE ("(tv)");
+    case PROC_MSG_ERROR:        return G_VARIANT_TYPE ("(tsis)");
+    case PROC_MSG_CHUNK_RESULT: return G_VARIANT_TYPE ("(tavbsis)");
+    case PROC_MSG_PROGRESS:     return G_VARIANT_TYPE ("(tdmv)");
+    default:                    return NULL;
+    }
+}
+
+gboolean
+proc_message_kind_is_valid (guint8   kind,
+                            gboolean from_worker)
+{
+  if (proc_message_type (kind) == NULL)
+    return FALSE;
+  return from_worker ? kind >= PROC_MSG_READY : kind < PROC_MSG_READY;
+}
+
+const char *
+proc_message_kind_name (guint8 kind)
+{
+  switch ((ProcMessageKind) kind)
+    {
+    case PROC_MSG_HELLO:        return "HELLO";
+    case PROC_MSG_RUN:          return "RUN";
+    case PROC_MSG_RUN_CHUNK:    return "RUN_CHUNK";
+    case PROC_MSG_CANCEL:       return "CANCEL";
+    case PROC_MSG_EXIT:         return "EXIT";
+    case PROC_MSG_READY:        return "READY";
+    case PROC_MSG_INIT_FAILED:  return "INIT_FAILED";
+    case PROC_MSG_RESULT:       return "RESULT";
+    case PROC_MSG_ERROR:        return "ERROR";
+    case PROC_MSG_CHUNK_RESULT: return "CHUNK_RESULT";
+    case PROC_MSG_PROGRESS:     return "PROGRESS";
+    default:                    return "unknown";
+    }
+}
+
+void
+proc_error_to_wire (const GError  *error,
+                    const char   **domain,
+                    gint          *code,
+                    const char   **message)
+{
+  *domain = g_quark_to_string (error->domain);
+  *code = error->code;
+  *message = error->message ? error->message : "";
+}
+
+GError *
+proc_error_from_wire (const char *domain,
+                      gint        code,
+                      const char *message)
+{
+  static gint n_foreign;
+  GQuark quark;
+
+  quark = g_quark_try_string (domain);
+  if (quark == 0 && *domain != '\0' &&
+      g_atomic_int_add (&n_foreign, 1) < MAX_FOREIGN_DOMAINS)
+    quark = g_quark_from_string (domain);
+
+  if (quark == 0)
+    return g_error_new (PROC_ERROR, PROC_ERROR_FAILED, "%s (error domain %s, code %d)",
+                        message, domain, code);
+
+  return g_error_new_literal (quark, code, message);
+}

@@ -1,0 +1,172 @@
+/* proc-task.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "proc-worker-private.h"
+
+/**
+ * ProcTask:
+ *
+ * One task running in a worker process, as its task function sees it.
+ *
+ * A [callback@TaskFunc] receives a `ProcTask` to learn whether the parent
+ * asked it to stop ([method@Task.get_cancellable]), to read the file
+ * descriptors it was sent ([method@Task.get_fd_list]) and to report its
+ * progress ([method@Task.report_progress]).
+ *
+ * A `ProcTask` is only valid while its task function runs, in the thread
+ * that runs it.
+ */
+struct _ProcTask {
+  GObject       parent_instance;
+
+  ProcWorker   *worker;       /* unowned: outlives every task it runs */
+  guint64       id;
+  char         *name;
+  GCancellable *cancellable;
+  GUnixFDList  *fd_list;
+};
+
+G_DEFINE_FINAL_TYPE (ProcTask, proc_task, G_TYPE_OBJECT)
+
+static void
+proc_task_finalize (GObject *object)
+{
+  ProcTask *self = PROC_TASK (object);
+
+  g_free (self->name);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->fd_list);
+
+  G_OBJECT_CLASS (proc_task_parent_class)->finalize (object);
+}
+
+static void
+proc_task_class_init (ProcTaskClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = proc_task_finalize;
+}
+
+static void
+proc_task_init (ProcTask *self)
+{
+}
+
+ProcTask *
+_proc_task_new (ProcWorker   *worker,
+                guint64       id,
+                const char   *name,
+                GCancellable *cancellable,
+                GUnixFDList  *fd_list)
+{
+  ProcTask *self = g_object_new (PROC_TYPE_TASK, NULL);
+
+  self->worker = worker;
+  self->id = id;
+  self->name = g_strdup (name);
+  self->cancellable = g_object_ref (cancellable);
+  self->fd_list = fd_list ? g_object_ref (fd_list) : NULL;
+
+  return self;
+}
+
+/**
+ * proc_task_get_name:
+ * @self: a task
+ *
+ * The name the task was submitted under.
+ *
+ * Returns: (transfer none): the task's name
+ */
+const char *
+proc_task_get_name (ProcTask *self)
+{
+  g_return_val_if_fail (PROC_IS_TASK (self), NULL);
+
+  return self->name;
+}
+
+/**
+ * proc_task_get_cancellable:
+ * @self: a task
+ *
+ * The cancellable that trips when the parent interrupts the task, through
+ * [method@Future.interrupt], the `GCancellable` given to
+ * [method@Executor.submit_full], or a shutdown that stops running work.
+ *
+ * A task that honours it should return promptly with
+ * `G_IO_ERROR_CANCELLED`; one that does not is killed after the executor's
+ * [property@Executor:cancel-grace].
+ *
+ * Returns: (transfer none): the task's cancellable
+ */
+GCancellable *
+proc_task_get_cancellable (ProcTask *self)
+{
+  g_return_val_if_fail (PROC_IS_TASK (self), NULL);
+
+  return self->cancellable;
+}
+
+/**
+ * proc_task_is_cancelled:
+ * @self: a task
+ *
+ * Whether the parent asked this task to stop.
+ *
+ * Returns: %TRUE once the task's cancellable has tripped
+ */
+gboolean
+proc_task_is_cancelled (ProcTask *self)
+{
+  g_return_val_if_fail (PROC_IS_TASK (self), FALSE);
+
+  return g_cancellable_is_cancelled (self->cancellable);
+}
+
+/**
+ * proc_task_get_fd_list:
+ * @self: a task
+ *
+ * The file descriptors sent with the task, which handles (`h`) in its
+ * arguments index.
+ *
+ * Returns: (transfer none) (nullable): the fd list, or %NULL when the task
+ *   was sent none
+ */
+GUnixFDList *
+proc_task_get_fd_list (ProcTask *self)
+{
+  g_return_val_if_fail (PROC_IS_TASK (self), NULL);
+
+  return self->fd_list;
+}
+
+/**
+ * proc_task_report_progress:
+ * @self: a task
+ * @fraction: the fraction done, from 0.0 to 1.0
+ * @detail: (nullable): a value to deliver with the report
+ *
+ * Reports progress to the parent, where the task's [class@Future] emits
+ * [signal@Future::progress]. If @detail is floating it is consumed.
+ */
+void
+proc_task_report_progress (ProcTask *self,
+                           double    fraction,
+                           GVariant *detail)
+{
+  g_return_if_fail (PROC_IS_TASK (self));
+
+  if (detail != NULL)
+    g_variant_ref_sink (detail);
+
+  _proc_worker_report_progress (self->worker, self->id,
+                                CLAMP (fraction, 0.0, 1.0), detail);
+
+  if (detail != NULL)
+    g_variant_unref (detail);
+}

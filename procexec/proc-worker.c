@@ -1,0 +1,947 @@
+/* proc-worker.c: the worker side of procexec
+ *
+ * A worker has two threads. The main thread runs task functions, one at a
+ * time, in the order they were sent, so that interpreters that must run on
+ * the main thread (Python, GJS) can implement tasks. A reader thread reads
+ * the channel: it queues tasks, trips the cancellable of the running task
+ * when the parent interrupts it, flushes results that would otherwise wait
+ * behind a long task, and ends the process when the parent goes away.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <gmodule.h>
+
+#include "proc-channel-private.h"
+#include "proc-enums.h"
+#include "proc-protocol-private.h"
+#include "proc-worker-private.h"
+
+/* Results are batched while more work is queued, but never held longer. */
+#define FLUSH_DELAY_USEC   100
+#define FLUSH_BATCH_BYTES  (64 * 1024)
+/* After the parent is gone, how long a running task may take to notice. */
+#define ORPHAN_GRACE_USEC  (200 * 1000)
+
+typedef struct {
+  ProcTaskFunc   func;
+  gpointer       user_data;
+  GDestroyNotify destroy;
+} TaskEntry;
+
+typedef enum {
+  ITEM_RUN,
+  ITEM_RUN_CHUNK,
+  ITEM_EXIT,
+} ItemKind;
+
+typedef struct {
+  ItemKind     kind;
+  gboolean     cancelled;
+  guint64      id;
+  GVariant    *payload;
+  GUnixFDList *fds;
+} WorkItem;
+
+/**
+ * ProcWorker:
+ *
+ * The worker side of procexec: a registry of named task functions that
+ * serves the tasks a [class@Executor] sends.
+ *
+ * `procexec-worker`, the default worker program, is a `ProcWorker` that
+ * loads task modules. A program can also be its own worker ("self-exec"):
+ * it registers its tasks at the start of `main()` and calls
+ * [method@Worker.main_if_worker], then creates its executor with
+ * [ctor@Executor.new_self_exec]:
+ *
+ * ```c
+ * int
+ * main (int argc, char **argv)
+ * {
+ *   g_autoptr(ProcWorker) worker = proc_worker_new ();
+ *
+ *   proc_worker_register_task (worker, "square", square, NULL, NULL);
+ *   proc_worker_main_if_worker (worker);   // never returns in a worker
+ *
+ *   g_autoptr(ProcExecutor) executor = proc_executor_new_self_exec (0);
+ *   …
+ * }
+ * ```
+ *
+ * Language bindings write workers the same way: register functions, then
+ * call [method@Worker.serve] when [func@Worker.is_worker_process] says so.
+ * Task functions run on the thread that calls [method@Worker.serve].
+ */
+struct _ProcWorker {
+  GObject       parent_instance;
+
+  GHashTable   *tasks;           /* name → TaskEntry */
+  GPtrArray    *modules;         /* GModule */
+
+  ProcChannel  *channel;
+  GMutex        out_lock;        /* channel output; flush_deadline */
+  gint64        flush_deadline;  /* 0: nothing waits for a timed flush */
+  int           wake_fd;         /* eventfd: the reader recomputes its timeout */
+
+  GMutex        lock;            /* everything below */
+  GCond         cond;
+  GQueue        queue;           /* WorkItem */
+  guint64       current_id;
+  GCancellable *current_cancellable;
+  gboolean      parent_gone;
+  gboolean      serving;
+};
+
+G_DEFINE_FINAL_TYPE (ProcWorker, proc_worker, G_TYPE_OBJECT)
+
+static void
+task_entry_free (gpointer data)
+{
+  TaskEntry *entry = data;
+
+  if (entry->destroy)
+    entry->destroy (entry->user_data);
+  g_free (entry);
+}
+
+static void
+work_item_free (WorkItem *item)
+{
+  g_clear_pointer (&item->payload, g_variant_unref);
+  g_clear_object (&item->fds);
+  g_free (item);
+}
+
+static void
+proc_worker_finalize (GObject *object)
+{
+  ProcWorker *self = PROC_WORKER (object);
+
+  g_queue_clear_full (&self->queue, (GDestroyNotify) work_item_free);
+  g_hash_table_unref (self->tasks);
+  g_ptr_array_unref (self->modules);
+  g_mutex_clear (&self->out_lock);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (proc_worker_parent_class)->finalize (object);
+}
+
+static void
+proc_worker_class_init (ProcWorkerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = proc_worker_finalize;
+}
+
+static void
+proc_worker_init (ProcWorker *self)
+{
+  self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_entry_free);
+  /* Modules stay loaded for the life of the process: task functions and
+   * their user data may live in them until the very end. */
+  self->modules = g_ptr_array_new ();
+  self->wake_fd = -1;
+  g_mutex_init (&self->out_lock);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->queue);
+}
+
+/**
+ * proc_worker_new:
+ *
+ * Creates a worker with no tasks.
+ *
+ * Returns: (transfer full): a new worker
+ */
+ProcWorker *
+proc_worker_new (void)
+{
+  return g_object_new (PROC_TYPE_WORKER, NULL);
+}
+
+/**
+ * proc_worker_register_task:
+ * @self: a worker
+ * @name: the task's name, as given to [method@Executor.submit]
+ * @func: (scope notified) (closure user_data) (destroy destroy): the task function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the worker is finalized
+ *
+ * Registers a task function under @name, replacing any earlier one.
+ */
+void
+proc_worker_register_task (ProcWorker     *self,
+                           const char     *name,
+                           ProcTaskFunc    func,
+                           gpointer        user_data,
+                           GDestroyNotify  destroy)
+{
+  TaskEntry *entry;
+
+  g_return_if_fail (PROC_IS_WORKER (self));
+  g_return_if_fail (name != NULL && *name != '\0');
+  g_return_if_fail (func != NULL);
+
+  entry = g_new0 (TaskEntry, 1);
+  entry->func = func;
+  entry->user_data = user_data;
+  entry->destroy = destroy;
+  g_hash_table_replace (self->tasks, g_strdup (name), entry);
+}
+
+/**
+ * proc_worker_has_task:
+ * @self: a worker
+ * @name: a task name
+ *
+ * Whether a task of that name is registered.
+ *
+ * Returns: %TRUE if @name is registered
+ */
+gboolean
+proc_worker_has_task (ProcWorker *self,
+                      const char *name)
+{
+  g_return_val_if_fail (PROC_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return g_hash_table_contains (self->tasks, name);
+}
+
+static char *
+find_module (const char *name)
+{
+  const char *env_path;
+
+  if (strchr (name, '/') != NULL)
+    return g_strdup (name);
+
+  env_path = g_getenv ("PROCEXEC_MODULE_PATH");
+  if (env_path != NULL)
+    {
+      g_auto(GStrv) dirs = g_strsplit (env_path, G_SEARCHPATH_SEPARATOR_S, -1);
+
+      for (guint i = 0; dirs[i] != NULL; i++)
+        {
+          g_autofree char *path = g_module_build_path (dirs[i], name);
+
+          if (*dirs[i] != '\0' && g_file_test (path, G_FILE_TEST_EXISTS))
+            return g_steal_pointer (&path);
+        }
+    }
+
+  return g_module_build_path (PROC_MODULE_DIR, name);
+}
+
+/**
+ * proc_worker_load_module:
+ * @self: a worker
+ * @path: (type filename): a module file, or a module name looked up in
+ *   `$PROCEXEC_MODULE_PATH` then in the installed module directory
+ * @error: return location for an error
+ *
+ * Loads a task module: a shared object exporting a [callback@ModuleInitFunc]
+ * named `proc_module_init`, which registers its tasks on @self.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+proc_worker_load_module (ProcWorker  *self,
+                         const char  *path,
+                         GError     **error)
+{
+  g_autofree char *file = NULL;
+  ProcModuleInitFunc init = NULL;
+  GModule *module;
+
+  g_return_val_if_fail (PROC_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  file = find_module (path);
+  module = g_module_open (file, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  if (module == NULL)
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                   "Could not load task module %s: %s", path, g_module_error ());
+      return FALSE;
+    }
+
+  if (!g_module_symbol (module, PROC_MODULE_INIT_SYMBOL, (gpointer *) &init) || init == NULL)
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                   "Task module %s has no %s() entry point", path, PROC_MODULE_INIT_SYMBOL);
+      g_module_close (module);
+      return FALSE;
+    }
+
+  g_module_make_resident (module);
+  g_ptr_array_add (self->modules, module);
+
+  if (!init (self, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PROC_ERROR, PROC_ERROR_FAILED,
+                     "Task module %s failed to initialize", path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * proc_worker_is_worker_process:
+ *
+ * Whether this process was started by a [class@Executor] as one of its
+ * workers, that is whether [method@Worker.serve] has a channel to serve.
+ *
+ * Returns: %TRUE in a worker process
+ */
+gboolean
+proc_worker_is_worker_process (void)
+{
+  return g_getenv (PROC_CHANNEL_FD_ENV) != NULL;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void
+die_on_channel_error (GError *error)
+{
+  /* The parent is gone or sent garbage: nobody is left to answer. */
+  g_printerr ("procexec-worker[%d]: %s\n", (int) getpid (), error->message);
+  _exit (1);
+}
+
+static void
+queue_locked (ProcWorker  *self,
+              guint8       kind,
+              GVariant    *payload)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!proc_channel_queue (self->channel, kind, payload, NULL, &error))
+    {
+      /* A result that cannot be sent (e.g. no memory for a memfd) still
+       * owes its task an answer. */
+      guint64 id = 0;
+
+      if (kind == PROC_MSG_RESULT || kind == PROC_MSG_CHUNK_RESULT)
+        g_variant_get_child (payload, 0, "t", &id);
+      else
+        die_on_channel_error (error);
+
+      if (!proc_channel_queue (self->channel, PROC_MSG_ERROR,
+                               g_variant_new ("(tsis)", id,
+                                              g_quark_to_string (error->domain),
+                                              error->code, error->message),
+                               NULL, NULL))
+        die_on_channel_error (error);
+    }
+}
+
+static void
+flush_locked (ProcWorker *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->flush_deadline = 0;
+  if (!proc_channel_flush (self->channel, TRUE, &error))
+    {
+      if (self->parent_gone || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+        _exit (0);
+      die_on_channel_error (error);
+    }
+}
+
+/* Sends a message at once. */
+static void
+send_now (ProcWorker *self,
+          guint8      kind,
+          GVariant   *payload)
+{
+  g_mutex_lock (&self->out_lock);
+  queue_locked (self, kind, payload);
+  flush_locked (self);
+  g_mutex_unlock (&self->out_lock);
+}
+
+/* Sends a reply, batching it with later ones while more work is queued. */
+static void
+send_reply (ProcWorker *self,
+            guint8      kind,
+            GVariant   *payload,
+            gboolean    more_queued)
+{
+  gboolean wake = FALSE;
+
+  g_mutex_lock (&self->out_lock);
+  queue_locked (self, kind, payload);
+  if (!more_queued || proc_channel_get_output_size (self->channel) >= FLUSH_BATCH_BYTES)
+    flush_locked (self);
+  else if (self->flush_deadline == 0)
+    {
+      self->flush_deadline = g_get_monotonic_time () + FLUSH_DELAY_USEC;
+      wake = TRUE;
+    }
+  g_mutex_unlock (&self->out_lock);
+
+  if (wake)
+    {
+      guint64 one = 1;
+      if (write (self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        g_warning ("procexec-worker: could not wake the reader thread: %s", g_strerror (errno));
+    }
+}
+
+void
+_proc_worker_report_progress (ProcWorker *self,
+                              guint64     id,
+                              double      fraction,
+                              GVariant   *detail)
+{
+  if (self->channel == NULL)
+    return;
+  send_now (self, PROC_MSG_PROGRESS, g_variant_new ("(tdmv)", id, fraction, detail));
+}
+
+/* ---- reader thread ------------------------------------------------------ */
+
+static void
+push_item (ProcWorker *self,
+           WorkItem   *item)
+{
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->queue, item);
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+cancel_id (ProcWorker *self,
+           guint64     id)
+{
+  GCancellable *to_cancel = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->current_cancellable != NULL && self->current_id == id)
+    to_cancel = g_object_ref (self->current_cancellable);
+  else
+    for (GList *l = self->queue.head; l != NULL; l = l->next)
+      {
+        WorkItem *item = l->data;
+        if (item->id == id && item->kind != ITEM_EXIT)
+          item->cancelled = TRUE;
+      }
+  g_mutex_unlock (&self->lock);
+
+  /* Outside the lock: ::cancelled handlers run right here. */
+  if (to_cancel != NULL)
+    {
+      g_cancellable_cancel (to_cancel);
+      g_object_unref (to_cancel);
+    }
+}
+
+static void
+parent_gone (ProcWorker *self)
+{
+  GCancellable *to_cancel = NULL;
+  gint64 deadline = g_get_monotonic_time () + ORPHAN_GRACE_USEC;
+
+  g_mutex_lock (&self->lock);
+  self->parent_gone = TRUE;
+  if (self->current_cancellable != NULL)
+    to_cancel = g_object_ref (self->current_cancellable);
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (to_cancel != NULL)
+    {
+      g_cancellable_cancel (to_cancel);
+      g_object_unref (to_cancel);
+    }
+
+  /* Give a cooperative task a moment, then leave no orphan behind. */
+  g_mutex_lock (&self->lock);
+  while (self->serving)
+    if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      {
+        fflush (stdout);
+        _exit (0);
+      }
+  g_mutex_unlock (&self->lock);
+}
+
+/* Handles every complete frame already read. */
+static void
+reader_handle_frames (ProcWorker *self)
+{
+  g_autoptr(GError) error = NULL;
+  ProcFrame frame;
+
+  while (proc_channel_next (self->channel, &frame, &error))
+    {
+      WorkItem *item;
+      guint64 id;
+
+      switch ((ProcMessageKind) frame.kind)
+        {
+        case PROC_MSG_RUN:
+        case PROC_MSG_RUN_CHUNK:
+          g_variant_get_child (frame.payload, 0, "t", &id);
+          item = g_new0 (WorkItem, 1);
+          item->kind = frame.kind == PROC_MSG_RUN ? ITEM_RUN : ITEM_RUN_CHUNK;
+          item->id = id;
+          item->payload = g_steal_pointer (&frame.payload);
+          item->fds = g_steal_pointer (&frame.fds);
+          push_item (self, item);
+          break;
+
+        case PROC_MSG_CANCEL:
+          g_variant_get (frame.payload, "(t)", &id);
+          cancel_id (self, id);
+          break;
+
+        case PROC_MSG_EXIT:
+          item = g_new0 (WorkItem, 1);
+          item->kind = ITEM_EXIT;
+          push_item (self, item);
+          break;
+
+        default:
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Unexpected %s message", proc_message_kind_name (frame.kind));
+          break;
+        }
+      proc_frame_clear (&frame);
+      if (error != NULL)
+        break;
+    }
+
+  if (error != NULL)
+    die_on_channel_error (error);
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  ProcWorker *self = data;
+  int fd = proc_channel_get_fd (self->channel);
+
+  for (;;)
+    {
+      struct pollfd pfds[2] = {
+        { fd, POLLIN, 0 },
+        { self->wake_fd, POLLIN, 0 },
+      };
+      int timeout_ms = -1;
+      gint64 deadline;
+
+      /* The handshake may have read frames past HELLO already. */
+      reader_handle_frames (self);
+
+      g_mutex_lock (&self->out_lock);
+      deadline = self->flush_deadline;
+      if (deadline != 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+          if (now >= deadline)
+            flush_locked (self);
+          else
+            timeout_ms = (int) ((deadline - now + 999) / 1000);
+        }
+      g_mutex_unlock (&self->out_lock);
+
+      if (poll (pfds, 2, timeout_ms) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          g_error ("procexec-worker: poll failed: %s", g_strerror (errno));
+        }
+
+      if (pfds[1].revents & POLLIN)
+        {
+          guint64 count;
+          if (read (self->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+            g_warning ("procexec-worker: could not read the wake-up counter: %s", g_strerror (errno));
+        }
+
+      if (pfds[0].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          g_autoptr(GError) error = NULL;
+          gssize n = proc_channel_fill (self->channel, &error);
+
+          if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            continue;
+          if (n <= 0)
+            {
+              parent_gone (self);
+              return NULL;
+            }
+        }
+    }
+}
+
+/* ---- running tasks ------------------------------------------------------ */
+
+static GVariant *
+run_one (ProcWorker   *self,
+         guint64       id,
+         const char   *name,
+         GVariant     *args,
+         GUnixFDList  *fds,
+         GCancellable *cancellable,
+         GError      **error)
+{
+  TaskEntry *entry;
+  g_autoptr(ProcTask) task = NULL;
+  GVariant *result;
+
+  entry = g_hash_table_lookup (self->tasks, name);
+  if (entry == NULL)
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_UNKNOWN_TASK,
+                   "No task named “%s” in worker %d", name, (int) getpid ());
+      return NULL;
+    }
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                   "Arguments of task “%s” must be a tuple, not “%s”",
+                   name, g_variant_get_type_string (args));
+      return NULL;
+    }
+
+  task = _proc_task_new (self, id, name, cancellable, fds);
+  result = entry->func (task, args, entry->user_data, error);
+
+  if (result == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        return g_variant_ref_sink (g_variant_new ("()"));
+      if (error == NULL)
+        return g_variant_ref_sink (g_variant_new ("()"));
+      return NULL;
+    }
+  if (error != NULL && *error != NULL)
+    {
+      g_warning ("Task “%s” returned a value and set an error; the error wins", name);
+      g_variant_unref (g_variant_ref_sink (result));
+      return NULL;
+    }
+
+  return g_variant_ref_sink (result);
+}
+
+static GVariant *
+error_reply (guint64       id,
+             const GError *error)
+{
+  const char *domain, *message;
+  gint code;
+
+  proc_error_to_wire (error, &domain, &code, &message);
+  return g_variant_new ("(tsis)", id, domain, code, message);
+}
+
+static GVariant *
+run_item (ProcWorker   *self,
+          WorkItem     *item,
+          GCancellable *cancellable,
+          guint8       *kind)
+{
+  const char *name;
+  g_autoptr(GVariant) args = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_variant_get_child (item->payload, 1, "&s", &name);
+  args = g_variant_get_child_value (item->payload, 2);
+
+  if (item->kind == ITEM_RUN)
+    {
+      g_autoptr(GVariant) inner = g_variant_get_variant (args);
+      g_autoptr(GVariant) result = run_one (self, item->id, name, inner, item->fds,
+                                            cancellable, &error);
+
+      if (result == NULL)
+        {
+          *kind = PROC_MSG_ERROR;
+          return error_reply (item->id, error);
+        }
+      *kind = PROC_MSG_RESULT;
+      return g_variant_new ("(tv)", item->id, result);
+    }
+  else
+    {
+      GVariantBuilder results;
+      gsize n = g_variant_n_children (args);
+      const char *domain = "", *message = "";
+      gint code = 0;
+
+      g_variant_builder_init (&results, G_VARIANT_TYPE ("av"));
+      for (gsize i = 0; i < n && error == NULL; i++)
+        {
+          g_autoptr(GVariant) boxed = g_variant_get_child_value (args, i);
+          g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+          g_autoptr(GVariant) result = run_one (self, item->id, name, inner, item->fds,
+                                                cancellable, &error);
+          if (result != NULL)
+            g_variant_builder_add (&results, "v", result);
+        }
+      if (error != NULL)
+        proc_error_to_wire (error, &domain, &code, &message);
+
+      *kind = PROC_MSG_CHUNK_RESULT;
+      return g_variant_new ("(tavbsis)", item->id, &results, error != NULL,
+                            domain, code, message);
+    }
+}
+
+static gboolean
+handshake (ProcWorker  *self,
+           GError     **error)
+{
+  ProcFrame frame;
+  guint32 version;
+  g_autofree const char **modules = NULL;
+  const char *initializer = NULL;
+  g_autoptr(GVariant) initargs = NULL;
+  g_autoptr(GError) init_error = NULL;
+
+  while (!proc_channel_next (self->channel, &frame, error))
+    {
+      gssize n;
+
+      if (error != NULL && *error != NULL)
+        return FALSE;
+      n = proc_channel_fill (self->channel, error);
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                               "The parent closed the channel before saying hello");
+          return FALSE;
+        }
+    }
+
+  if (frame.kind != PROC_MSG_HELLO)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Expected HELLO, got %s", proc_message_kind_name (frame.kind));
+      proc_frame_clear (&frame);
+      return FALSE;
+    }
+
+  g_variant_get (frame.payload, "(u^a&sm&sv)", &version, &modules, &initializer, &initargs);
+  if (version != PROC_PROTOCOL_VERSION)
+    {
+      g_set_error (&init_error, PROC_ERROR, PROC_ERROR_PROTOCOL,
+                   "Protocol version %u requested, this worker speaks %u",
+                   version, PROC_PROTOCOL_VERSION);
+    }
+
+  for (guint i = 0; init_error == NULL && modules[i] != NULL; i++)
+    proc_worker_load_module (self, modules[i], &init_error);
+
+  if (init_error == NULL && initializer != NULL)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GVariant) args = g_variant_get_variant (initargs);
+      g_autoptr(GVariant) result = run_one (self, 0, initializer, args, NULL,
+                                            cancellable, &init_error);
+    }
+
+  if (init_error != NULL)
+    {
+      const char *domain, *message;
+      gint code;
+
+      proc_error_to_wire (init_error, &domain, &code, &message);
+      send_now (self, PROC_MSG_INIT_FAILED, g_variant_new ("(sis)", domain, code, message));
+      proc_frame_clear (&frame);
+      g_propagate_error (error, g_steal_pointer (&init_error));
+      return FALSE;
+    }
+
+  send_now (self, PROC_MSG_READY, g_variant_new ("(u)", (guint32) PROC_PROTOCOL_VERSION));
+  proc_frame_clear (&frame);
+  return TRUE;
+}
+
+/**
+ * proc_worker_serve:
+ * @self: a worker
+ * @error: return location for an error
+ *
+ * Serves the executor that started this process: receives tasks, runs
+ * them on the calling thread one at a time, and sends their results, until
+ * the executor tells the worker to exit or goes away.
+ *
+ * Call it only when [func@Worker.is_worker_process] is %TRUE. When the
+ * executor has gone away while a task runs, the task's cancellable trips
+ * and the process exits shortly after, whether or not the task returns.
+ *
+ * Returns: %TRUE when the executor ended the work normally; %FALSE with
+ *   @error set when the channel failed or the initializer failed
+ */
+gboolean
+proc_worker_serve (ProcWorker  *self,
+                   GError     **error)
+{
+  const char *fd_str;
+  gint64 fd64;
+  int fd;
+  GThread *reader;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (PROC_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (self->channel == NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  fd_str = g_getenv (PROC_CHANNEL_FD_ENV);
+  if (fd_str == NULL ||
+      !g_ascii_string_to_signed (fd_str, 10, 0, G_MAXINT, &fd64, NULL) ||
+      fcntl ((int) fd64, F_GETFD) < 0)
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                   "This process is not a procexec worker (%s is not a valid fd)",
+                   PROC_CHANNEL_FD_ENV);
+      return FALSE;
+    }
+  fd = (int) fd64;
+
+  /* Neither the variable nor the fd must leak into processes tasks start:
+   * a grandchild holding the socket would hide this worker's death. */
+  g_unsetenv (PROC_CHANNEL_FD_ENV);
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
+
+  self->channel = proc_channel_new (fd, PROC_CHANNEL_FLAGS_NONE);
+  self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (self->wake_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "eventfd: %s", g_strerror (saved));
+      return FALSE;
+    }
+
+  if (!handshake (self, error))
+    return FALSE;
+
+  self->serving = TRUE;
+  reader = g_thread_new ("procexec-reader", reader_thread, self);
+
+  for (;;)
+    {
+      WorkItem *item;
+      GVariant *reply;
+      guint8 kind;
+      gboolean more;
+      g_autoptr(GCancellable) cancellable = NULL;
+
+      g_mutex_lock (&self->lock);
+      while (g_queue_is_empty (&self->queue) && !self->parent_gone)
+        g_cond_wait (&self->cond, &self->lock);
+      if (self->parent_gone)
+        {
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+      item = g_queue_pop_head (&self->queue);
+      if (item->kind == ITEM_EXIT)
+        {
+          g_mutex_unlock (&self->lock);
+          work_item_free (item);
+          break;
+        }
+      cancellable = g_cancellable_new ();
+      if (item->cancelled)
+        g_cancellable_cancel (cancellable);
+      self->current_id = item->id;
+      self->current_cancellable = cancellable;
+      g_mutex_unlock (&self->lock);
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          GError cancelled = { G_IO_ERROR, G_IO_ERROR_CANCELLED, (char *) "Task was cancelled before it started" };
+          kind = PROC_MSG_ERROR;
+          reply = error_reply (item->id, &cancelled);
+        }
+      else
+        reply = run_item (self, item, cancellable, &kind);
+
+      g_mutex_lock (&self->lock);
+      self->current_cancellable = NULL;
+      self->current_id = 0;
+      more = !g_queue_is_empty (&self->queue);
+      g_mutex_unlock (&self->lock);
+
+      send_reply (self, kind, reply, more);
+      work_item_free (item);
+    }
+
+  g_mutex_lock (&self->out_lock);
+  if (!self->parent_gone)
+    flush_locked (self);
+  g_mutex_unlock (&self->out_lock);
+
+  g_mutex_lock (&self->lock);
+  self->serving = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  /* The reader ends on EOF: the parent closes the channel once the worker
+   * has exited, so do not wait for it here; process exit reclaims it. */
+  g_thread_unref (reader);
+
+  return ok;
+}
+
+/**
+ * proc_worker_main_if_worker:
+ * @self: a worker
+ *
+ * Turns the calling process into a worker if it was started as one:
+ * serves the executor ([method@Worker.serve]) and exits the process,
+ * never returning. In any other process it returns at once.
+ *
+ * Call it at the start of `main()`, after registering the tasks, in
+ * programs whose executor is made with [ctor@Executor.new_self_exec].
+ */
+void
+proc_worker_main_if_worker (ProcWorker *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (PROC_IS_WORKER (self));
+
+  if (!proc_worker_is_worker_process ())
+    return;
+
+  if (!proc_worker_serve (self, &error))
+    {
+      g_printerr ("procexec worker %d: %s\n", (int) getpid (), error->message);
+      fflush (stdout);
+      _exit (1);
+    }
+
+  fflush (stdout);
+  fflush (stderr);
+  _exit (0);
+}
