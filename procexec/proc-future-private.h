@@ -59,7 +59,8 @@ struct _ProcFuture {
   GSList           *callbacks;       /* DoneCallback, newest first */
 
   /* Owned by the I/O thread. */
-  GList             link;            /* in the pool's queue or a worker's */
+  GList             link;            /* in the pool's queue */
+  gboolean          reclaiming;      /* RECLAIM sent to its worker */
 };
 
 void        _proc_futures_lock         (void);

@@ -266,7 +266,7 @@ _proc_map_iter_new (ProcExecutor     *executor,
   self->task = g_strdup (task);
   self->chunksize = chunksize;
   self->buffersize = buffersize > 0 ? buffersize
-                                    : 4 * proc_executor_get_max_workers (executor);
+                                    : 2 * proc_executor_get_max_workers (executor);
   self->deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
   if (inputs != NULL)
     {
@@ -410,6 +410,9 @@ proc_map_iter_next (ProcMapIter  *self,
 {
   g_return_val_if_fail (PROC_IS_MAP_ITER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (result != NULL)
+    *result = NULL;
 
   for (;;)
     {
@@ -604,6 +607,9 @@ proc_map_iter_next_finish (ProcMapIter   *self,
 
   g_return_val_if_fail (PROC_IS_MAP_ITER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (out_result != NULL)
+    *out_result = NULL;
 
   item = g_task_propagate_pointer (G_TASK (result), error);
   if (item == NULL)

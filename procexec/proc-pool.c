@@ -128,6 +128,8 @@ struct _ProcPool {
 };
 
 static void pool_dispatch       (ProcPool *self);
+static gboolean on_cancel_grace (gpointer data);
+static GSource *add_timeout     (ProcPool *self, gint64 usec, GSourceFunc func, gpointer data);
 static void pool_maybe_finish   (ProcPool *self);
 static void worker_kill         (Worker *w, ProcFuture *victim, GError *error);
 static void worker_kill_with_signal (Worker *w, ProcFuture *victim, GError *error, int signum);
@@ -439,6 +441,11 @@ on_wake (gpointer data)
               if (!proc_channel_queue (w->channel, PROC_MSG_CANCEL,
                                        g_variant_new ("(t)", future->id), NULL, &error))
                 g_warning ("Could not send a cancellation: %s", error->message);
+              /* Running now: it has cancel-grace to comply. Tasks further
+               * back get theirs when they start. */
+              if (link == w->inflight.head && w->ready && w->grace_source == NULL)
+                w->grace_source = add_timeout (self, locked_get (self, &self->cancel_grace),
+                                               on_cancel_grace, w);
               worker_flush (w);
             }
           break;
@@ -661,6 +668,23 @@ pool_break (ProcPool *self,
   g_error_free (error);
 }
 
+/* Puts a future that a worker never started back in the queue, in
+ * submission order (ids grow with submission). */
+static void
+requeue_future (ProcPool   *self,
+                ProcFuture *future)
+{
+  GList *l = self->queue.head;
+
+  future->reclaiming = FALSE;
+  while (l != NULL && ((ProcFuture *) l->data)->id < future->id)
+    l = l->next;
+  if (l == NULL)
+    g_queue_push_tail_link (&self->queue, &future->link);
+  else
+    g_queue_insert_before_link (&self->queue, l, &future->link);
+}
+
 /* ---- workers: output ----------------------------------------------------- */
 
 static void
@@ -774,10 +798,7 @@ worker_exited (GObject      *object,
 
   /* Tasks it never started go back to the front, in order. */
   for (GList *l = requeue; l != NULL; l = l->next)
-    {
-      future = l->data;
-      g_queue_push_head_link (&self->queue, &future->link);
-    }
+    requeue_future (self, l->data);
   g_list_free (requeue);
 
   self->workers = g_list_remove (self->workers, w);
@@ -1079,6 +1100,27 @@ worker_handle_frame (Worker    *w,
         }
       _proc_future_complete (future, g_variant_ref (frame->payload), NULL);
       g_object_unref (future);
+      break;
+
+    case PROC_MSG_RECLAIMED:
+      {
+        GList *link = NULL;
+
+        g_variant_get (frame->payload, "(t)", &id);
+        for (GList *l = w->inflight.head; l != NULL; l = l->next)
+          if (((ProcFuture *) l->data)->id == id)
+            link = l;
+        if (link == NULL)
+          {
+            worker_protocol_error (w, "RECLAIMED for a task it does not have");
+            return;
+          }
+        future = link->data;
+        g_queue_delete_link (&w->inflight, link);
+        requeue_future (self, future);
+        if (w->inflight.length == 0)
+          worker_became_idle (w);
+      }
       break;
 
     case PROC_MSG_PROGRESS:
@@ -1417,6 +1459,37 @@ pool_dispatch (ProcPool *self)
         worker_start_head (w);
       if (g_list_find (touched, w) == NULL)
         touched = g_list_prepend (touched, w);
+    }
+
+  /* Tasks sent ahead to a busy worker are taken back when another worker
+   * is idle with nothing queued: one long task must not hold up the short
+   * ones sent after it. */
+  if (g_queue_is_empty (&self->queue) && !broken)
+    {
+      gboolean any_idle = FALSE;
+
+      for (GList *l = self->workers; l != NULL && !any_idle; l = l->next)
+        any_idle = worker_accepts (l->data, 1);
+
+      for (GList *l = self->workers; l != NULL && any_idle; l = l->next)
+        {
+          Worker *w = l->data;
+
+          if (w->state == WORKER_DYING || w->inflight.length < 2)
+            continue;
+          for (GList *fl = w->inflight.head->next; fl != NULL; fl = fl->next)
+            {
+              ProcFuture *future = fl->data;
+
+              if (future->reclaiming)
+                continue;
+              future->reclaiming = TRUE;
+              proc_channel_queue (w->channel, PROC_MSG_RECLAIM,
+                                  g_variant_new ("(t)", future->id), NULL, NULL);
+              if (g_list_find (touched, w) == NULL)
+                touched = g_list_prepend (touched, w);
+            }
+        }
     }
 
   /* Retire idle workers above the limit (max-workers was lowered) and,

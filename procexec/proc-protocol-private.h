@@ -23,6 +23,7 @@ typedef enum {
   PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, av items)                            */
   PROC_MSG_CANCEL       = 4,   /* (t id)                                               */
   PROC_MSG_EXIT         = 5,   /* ()  finish what was sent, then exit                  */
+  PROC_MSG_RECLAIM      = 6,   /* (t id)  give the task back if it has not started     */
 
   /* worker → parent */
   PROC_MSG_READY        = 16,  /* (u version)                                          */
@@ -31,6 +32,7 @@ typedef enum {
   PROC_MSG_ERROR        = 19,  /* (t id, s domain, i code, s message)                  */
   PROC_MSG_CHUNK_RESULT = 20,  /* (t id, av results, b failed, s domain, i code, s message) */
   PROC_MSG_PROGRESS     = 21,  /* (t id, d fraction, mv detail)                        */
+  PROC_MSG_RECLAIMED    = 22,  /* (t id)  the task was dropped unstarted                */
 } ProcMessageKind;
 
 const GVariantType *proc_message_type          (guint8        kind);

@@ -22,12 +22,14 @@ proc_message_type (guint8 kind)
     case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsav)");
     case PROC_MSG_CANCEL:       return G_VARIANT_TYPE ("(t)");
     case PROC_MSG_EXIT:         return G_VARIANT_TYPE_UNIT;
+    case PROC_MSG_RECLAIM:      return G_VARIANT_TYPE ("(t)");
     case PROC_MSG_READY:        return G_VARIANT_TYPE ("(u)");
     case PROC_MSG_INIT_FAILED:  return G_VARIANT_TYPE ("(sis)");
     case PROC_MSG_RESULT:       return G_VARIANT_TYPE ("(tv)");
     case PROC_MSG_ERROR:        return G_VARIANT_TYPE ("(tsis)");
     case PROC_MSG_CHUNK_RESULT: return G_VARIANT_TYPE ("(tavbsis)");
     case PROC_MSG_PROGRESS:     return G_VARIANT_TYPE ("(tdmv)");
+    case PROC_MSG_RECLAIMED:    return G_VARIANT_TYPE ("(t)");
     default:                    return NULL;
     }
 }
@@ -51,12 +53,14 @@ proc_message_kind_name (guint8 kind)
     case PROC_MSG_RUN_CHUNK:    return "RUN_CHUNK";
     case PROC_MSG_CANCEL:       return "CANCEL";
     case PROC_MSG_EXIT:         return "EXIT";
+    case PROC_MSG_RECLAIM:      return "RECLAIM";
     case PROC_MSG_READY:        return "READY";
     case PROC_MSG_INIT_FAILED:  return "INIT_FAILED";
     case PROC_MSG_RESULT:       return "RESULT";
     case PROC_MSG_ERROR:        return "ERROR";
     case PROC_MSG_CHUNK_RESULT: return "CHUNK_RESULT";
     case PROC_MSG_PROGRESS:     return "PROGRESS";
+    case PROC_MSG_RECLAIMED:    return "RECLAIMED";
     default:                    return "unknown";
     }
 }

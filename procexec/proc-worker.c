@@ -4,8 +4,12 @@
  * time, in the order they were sent, so that interpreters that must run on
  * the main thread (Python, GJS) can implement tasks. A reader thread reads
  * the channel: it queues tasks, trips the cancellable of the running task
- * when the parent interrupts it, flushes results that would otherwise wait
- * behind a long task, and ends the process when the parent goes away.
+ * when the parent interrupts it, gives back queued tasks the parent
+ * reclaims for an idle worker, and ends the process when the parent goes
+ * away.
+ *
+ * Each result is written as soon as its task returns: held back to batch
+ * it with the next one, it would be lost if the next task crashed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,11 +18,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <gmodule.h>
@@ -28,9 +30,6 @@
 #include "proc-protocol-private.h"
 #include "proc-worker-private.h"
 
-/* Results are batched while more work is queued, but never held longer. */
-#define FLUSH_DELAY_USEC   100
-#define FLUSH_BATCH_BYTES  (64 * 1024)
 /* After the parent is gone, how long a running task may take to notice. */
 #define ORPHAN_GRACE_USEC  (200 * 1000)
 
@@ -91,9 +90,7 @@ struct _ProcWorker {
   GPtrArray    *modules;         /* GModule */
 
   ProcChannel  *channel;
-  GMutex        out_lock;        /* channel output; flush_deadline */
-  gint64        flush_deadline;  /* 0: nothing waits for a timed flush */
-  int           wake_fd;         /* eventfd: the reader recomputes its timeout */
+  GMutex        out_lock;        /* channel output */
 
   GMutex        lock;            /* everything below */
   GCond         cond;
@@ -152,7 +149,6 @@ proc_worker_init (ProcWorker *self)
   /* Modules stay loaded for the life of the process: task functions and
    * their user data may live in them until the very end. */
   self->modules = g_ptr_array_new ();
-  self->wake_fd = -1;
   g_mutex_init (&self->out_lock);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -358,7 +354,6 @@ flush_locked (ProcWorker *self)
 {
   g_autoptr(GError) error = NULL;
 
-  self->flush_deadline = 0;
   if (!proc_channel_flush (self->channel, TRUE, &error))
     {
       if (self->parent_gone || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
@@ -378,34 +373,6 @@ send_now (ProcWorker *self,
   queue_locked (self, kind, payload);
   flush_locked (self);
   g_mutex_unlock (&self->out_lock);
-}
-
-/* Sends a reply, batching it with later ones while more work is queued. */
-static void
-send_reply (ProcWorker *self,
-            guint8      kind,
-            GVariant   *payload,
-            gboolean    more_queued)
-{
-  gboolean wake = FALSE;
-
-  g_mutex_lock (&self->out_lock);
-  queue_locked (self, kind, payload);
-  if (!more_queued || proc_channel_get_output_size (self->channel) >= FLUSH_BATCH_BYTES)
-    flush_locked (self);
-  else if (self->flush_deadline == 0)
-    {
-      self->flush_deadline = g_get_monotonic_time () + FLUSH_DELAY_USEC;
-      wake = TRUE;
-    }
-  g_mutex_unlock (&self->out_lock);
-
-  if (wake)
-    {
-      guint64 one = 1;
-      if (write (self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        g_warning ("procexec-worker: could not wake the reader thread: %s", g_strerror (errno));
-    }
 }
 
 void
@@ -454,6 +421,34 @@ cancel_id (ProcWorker *self,
     {
       g_cancellable_cancel (to_cancel);
       g_object_unref (to_cancel);
+    }
+}
+
+/* Gives a queued task back to the parent, which found an idle worker for it. */
+static void
+reclaim_id (ProcWorker *self,
+            guint64     id)
+{
+  WorkItem *reclaimed = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (GList *l = self->queue.head; l != NULL; l = l->next)
+    {
+      WorkItem *item = l->data;
+
+      if (item->id == id && item->kind != ITEM_EXIT)
+        {
+          reclaimed = item;
+          g_queue_delete_link (&self->queue, l);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (reclaimed != NULL)
+    {
+      send_now (self, PROC_MSG_RECLAIMED, g_variant_new ("(t)", id));
+      work_item_free (reclaimed);
     }
 }
 
@@ -517,6 +512,11 @@ reader_handle_frames (ProcWorker *self)
           cancel_id (self, id);
           break;
 
+        case PROC_MSG_RECLAIM:
+          g_variant_get (frame.payload, "(t)", &id);
+          reclaim_id (self, id);
+          break;
+
         case PROC_MSG_EXIT:
           item = g_new0 (WorkItem, 1);
           item->kind = ITEM_EXIT;
@@ -541,58 +541,20 @@ static gpointer
 reader_thread (gpointer data)
 {
   ProcWorker *self = data;
-  int fd = proc_channel_get_fd (self->channel);
 
   for (;;)
     {
-      struct pollfd pfds[2] = {
-        { fd, POLLIN, 0 },
-        { self->wake_fd, POLLIN, 0 },
-      };
-      int timeout_ms = -1;
-      gint64 deadline;
+      g_autoptr(GError) error = NULL;
+      gssize n;
 
       /* The handshake may have read frames past HELLO already. */
       reader_handle_frames (self);
 
-      g_mutex_lock (&self->out_lock);
-      deadline = self->flush_deadline;
-      if (deadline != 0)
+      n = proc_channel_fill (self->channel, &error);
+      if (n <= 0)
         {
-          gint64 now = g_get_monotonic_time ();
-          if (now >= deadline)
-            flush_locked (self);
-          else
-            timeout_ms = (int) ((deadline - now + 999) / 1000);
-        }
-      g_mutex_unlock (&self->out_lock);
-
-      if (poll (pfds, 2, timeout_ms) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          g_error ("procexec-worker: poll failed: %s", g_strerror (errno));
-        }
-
-      if (pfds[1].revents & POLLIN)
-        {
-          guint64 count;
-          if (read (self->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
-            g_warning ("procexec-worker: could not read the wake-up counter: %s", g_strerror (errno));
-        }
-
-      if (pfds[0].revents & (POLLIN | POLLHUP | POLLERR))
-        {
-          g_autoptr(GError) error = NULL;
-          gssize n = proc_channel_fill (self->channel, &error);
-
-          if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            continue;
-          if (n <= 0)
-            {
-              parent_gone (self);
-              return NULL;
-            }
+          parent_gone (self);
+          return NULL;
         }
     }
 }
@@ -762,8 +724,7 @@ handshake (ProcWorker  *self,
   if (init_error == NULL && initializer != NULL)
     {
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-      g_autoptr(GVariant) args = g_variant_get_variant (initargs);
-      g_autoptr(GVariant) result = run_one (self, 0, initializer, args, NULL,
+      g_autoptr(GVariant) result = run_one (self, 0, initializer, initargs, NULL,
                                             cancellable, &init_error);
     }
 
@@ -832,14 +793,6 @@ proc_worker_serve (ProcWorker  *self,
   fcntl (fd, F_SETFD, FD_CLOEXEC);
 
   self->channel = proc_channel_new (fd, PROC_CHANNEL_FLAGS_NONE);
-  self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (self->wake_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "eventfd: %s", g_strerror (saved));
-      return FALSE;
-    }
 
   if (!handshake (self, error))
     return FALSE;
@@ -852,7 +805,6 @@ proc_worker_serve (ProcWorker  *self,
       WorkItem *item;
       GVariant *reply;
       guint8 kind;
-      gboolean more;
       g_autoptr(GCancellable) cancellable = NULL;
 
       g_mutex_lock (&self->lock);
@@ -889,10 +841,9 @@ proc_worker_serve (ProcWorker  *self,
       g_mutex_lock (&self->lock);
       self->current_cancellable = NULL;
       self->current_id = 0;
-      more = !g_queue_is_empty (&self->queue);
       g_mutex_unlock (&self->lock);
 
-      send_reply (self, kind, reply, more);
+      send_now (self, kind, reply);
       work_item_free (item);
     }
 
