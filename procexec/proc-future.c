@@ -240,6 +240,9 @@ proc_future_class_init (ProcFutureClass *klass)
    *
    * Emitted for each progress report of the task, in order, in the
    * thread-default main context of the thread that submitted the task.
+   * Reports are queued in that context as they arrive, so a handler
+   * connected before the context next iterates receives every one; a
+   * program whose tasks report progress must iterate that context.
    */
   signals[SIGNAL_PROGRESS] =
     g_signal_new ("progress",
@@ -392,9 +395,8 @@ _proc_future_report_progress (ProcFuture *self,
   self->progress = fraction;
   _proc_futures_unlock ();
 
-  if (!g_signal_has_handler_pending (self, signals[SIGNAL_PROGRESS], 0, TRUE))
-    return;
-
+  /* Scheduled even with no handler yet: one connected right after
+   * submit(), before the context iterates, must not miss early reports. */
   report = g_new0 (ProgressReport, 1);
   report->future = g_object_ref (self);
   report->fraction = fraction;

@@ -1010,12 +1010,14 @@ worker_handle_frame (Worker    *w,
         guint32 version;
 
         g_variant_get (frame->payload, "(u)", &version);
-        if (w->state != WORKER_STARTING || version != PROC_PROTOCOL_VERSION)
+        if (w->ready || w->init_failed || version != PROC_PROTOCOL_VERSION)
           {
             worker_protocol_error (w, "unexpected READY");
             return;
           }
-        w->state = WORKER_READY;
+        /* It may have been told to retire (or killed) while starting. */
+        if (w->state == WORKER_STARTING)
+          w->state = WORKER_READY;
         w->ready = TRUE;
         self->early_deaths = 0;
         worker_start_head (w);
@@ -1029,7 +1031,7 @@ worker_handle_frame (Worker    *w,
         const char *domain, *message;
         gint code;
 
-        if (w->state != WORKER_STARTING)
+        if (w->ready || w->init_failed)
           {
             worker_protocol_error (w, "unexpected INIT_FAILED");
             return;
