@@ -424,7 +424,10 @@ cancel_id (ProcWorker *self,
     }
 }
 
-/* Gives a queued task back to the parent, which found an idle worker for it. */
+/* Gives a queued task back to the parent, which found an idle worker for
+ * it. The reply goes out before the queue lock is released: the main
+ * thread must not answer a later task first, since the parent matches
+ * answers to tasks in order. */
 static void
 reclaim_id (ProcWorker *self,
             guint64     id)
@@ -443,13 +446,12 @@ reclaim_id (ProcWorker *self,
           break;
         }
     }
+  if (reclaimed != NULL)
+    send_now (self, PROC_MSG_RECLAIMED, g_variant_new ("(t)", id));
   g_mutex_unlock (&self->lock);
 
   if (reclaimed != NULL)
-    {
-      send_now (self, PROC_MSG_RECLAIMED, g_variant_new ("(t)", id));
-      work_item_free (reclaimed);
-    }
+    work_item_free (reclaimed);
 }
 
 static void
