@@ -117,6 +117,7 @@ struct _ProcPool {
 
   GMainContext       *context;
   GSource            *wake_source;
+  GThread            *thread;          /* under lock; joined by shutdown(wait) */
 
   /* I/O thread only. */
   GQueue              queue;           /* ProcFuture (owned) via ->link */
@@ -199,6 +200,9 @@ _proc_pool_unref (ProcPool *self)
   g_variant_unref (self->initargs);
   g_clear_error (&self->broken);
   g_ptr_array_unref (self->finish_tasks);
+  /* Nobody waited for it: let it end on its own (this may be it). */
+  if (self->thread != NULL)
+    g_thread_unref (self->thread);
   if (self->wake_source != NULL)
     {
       g_source_destroy (self->wake_source);
@@ -513,8 +517,6 @@ io_thread_func (gpointer data)
 static void
 ensure_started_locked (ProcPool *self)
 {
-  GThread *thread;
-
   if (self->started)
     return;
 
@@ -526,8 +528,7 @@ ensure_started_locked (ProcPool *self)
   g_source_set_ready_time (self->wake_source, -1);
   g_source_attach (self->wake_source, self->context);
 
-  thread = g_thread_new ("procexec-io", io_thread_func, _proc_pool_ref (self));
-  g_thread_unref (thread);
+  self->thread = g_thread_new ("procexec-io", io_thread_func, _proc_pool_ref (self));
 }
 
 gboolean
@@ -607,10 +608,17 @@ _proc_pool_shutdown (ProcPool *self,
 
   if (wait)
     {
+      GThread *thread;
+
       g_mutex_lock (&self->lock);
       while (!self->finished)
         g_cond_wait (&self->cond, &self->lock);
+      thread = g_steal_pointer (&self->thread);
       g_mutex_unlock (&self->lock);
+
+      /* Returns once the I/O thread let go of everything it held. */
+      if (thread != NULL)
+        g_thread_join (thread);
     }
 }
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gmodule.h>
@@ -797,7 +798,10 @@ proc_worker_serve (ProcWorker  *self,
   self->channel = proc_channel_new (fd, PROC_CHANNEL_FLAGS_NONE);
 
   if (!handshake (self, error))
-    return FALSE;
+    {
+      g_clear_pointer (&self->channel, proc_channel_free);
+      return FALSE;
+    }
 
   self->serving = TRUE;
   reader = g_thread_new ("procexec-reader", reader_thread, self);
@@ -859,9 +863,11 @@ proc_worker_serve (ProcWorker  *self,
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  /* The reader ends on EOF: the parent closes the channel once the worker
-   * has exited, so do not wait for it here; process exit reclaims it. */
-  g_thread_unref (reader);
+  /* Wake the reader out of its read and let it end, so that nothing
+   * touches this object once serve() returns. */
+  shutdown (proc_channel_get_fd (self->channel), SHUT_RD);
+  g_thread_join (reader);
+  g_clear_pointer (&self->channel, proc_channel_free);
 
   return ok;
 }
