@@ -7,6 +7,7 @@
 
 #include "proc-enums.h"
 #include "proc-future-private.h"
+#include "proc-completion-queue.h"
 #include "proc-wait.h"
 
 /* The futures of @futures, each once, in their first order. */
@@ -152,67 +153,27 @@ proc_wait_futures (ProcFuture   **futures,
  * ```
  */
 struct _ProcAsCompleted {
-  GObject       parent_instance;
+  GObject              parent_instance;
 
-  ProcWaiter    waiter;
-  GPtrArray    *pending;   /* not done yet, under the futures lock */
-  GQueue        ready;     /* done, not yielded yet (owned refs) */
-  guint         total;
-  gint64        deadline;
+  ProcCompletionQueue *queue;
+  guint                total;
+  guint                yielded;
+  gint64               deadline;   /* monotonic; -1: none */
 
-  GTask        *async_task;    /* under the futures lock */
-  gulong        async_cancel_id;
-  GSource      *async_timeout;
+  GTask               *async_task;
+  GCancellable        *async_cancel;   /* ends the queue wait */
+  gulong               async_cancel_id;
+  GSource             *async_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (ProcAsCompleted, proc_as_completed, G_TYPE_OBJECT)
-
-static gboolean async_next_return (gpointer data);
-
-/* Under the futures lock: hands the pending next_async() its answer. */
-static void
-schedule_async_return_locked (ProcAsCompleted *self)
-{
-  GTask *task = g_steal_pointer (&self->async_task);
-  GSource *source;
-
-  if (task == NULL)
-    return;
-
-  source = g_idle_source_new ();
-  g_source_set_callback (source, async_next_return, task, g_object_unref);
-  g_source_set_static_name (source, "[procexec] as_completed");
-  g_source_attach (source, g_task_get_context (task));
-  g_source_unref (source);
-}
-
-/* Under the futures lock: one of our futures is done. */
-static void
-future_done (ProcWaiter *waiter,
-             ProcFuture *future)
-{
-  ProcAsCompleted *self = waiter->data;
-  guint index;
-
-  if (g_ptr_array_find (self->pending, future, &index))
-    g_queue_push_tail (&self->ready, g_ptr_array_steal_index (self->pending, index));
-  g_cond_broadcast (&waiter->cond);
-  schedule_async_return_locked (self);
-}
 
 static void
 proc_as_completed_finalize (GObject *object)
 {
   ProcAsCompleted *self = PROC_AS_COMPLETED (object);
 
-  _proc_futures_lock ();
-  for (guint i = 0; i < self->pending->len; i++)
-    _proc_future_remove_waiter_locked (g_ptr_array_index (self->pending, i), &self->waiter);
-  _proc_futures_unlock ();
-
-  g_ptr_array_unref (self->pending);
-  g_queue_clear_full (&self->ready, g_object_unref);
-  g_cond_clear (&self->waiter.cond);
+  g_clear_object (&self->queue);
 
   G_OBJECT_CLASS (proc_as_completed_parent_class)->finalize (object);
 }
@@ -226,10 +187,7 @@ proc_as_completed_class_init (ProcAsCompletedClass *klass)
 static void
 proc_as_completed_init (ProcAsCompleted *self)
 {
-  g_cond_init (&self->waiter.cond);
-  self->waiter.func = future_done;
-  self->waiter.data = self;
-  g_queue_init (&self->ready);
+  self->queue = proc_completion_queue_new ();
 }
 
 /**
@@ -257,33 +215,26 @@ proc_as_completed_new (ProcFuture **futures,
   unique = unique_futures (futures, n_futures);
   self->total = unique->len;
   self->deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
-  self->pending = g_ptr_array_new_full (unique->len, g_object_unref);
-
-  _proc_futures_lock ();
   for (guint i = 0; i < unique->len; i++)
-    {
-      ProcFuture *future = g_object_ref (g_ptr_array_index (unique, i));
-
-      if (_proc_future_is_done_locked (future))
-        g_queue_push_tail (&self->ready, future);
-      else
-        {
-          g_ptr_array_add (self->pending, future);
-          _proc_future_add_waiter_locked (future, &self->waiter);
-        }
-    }
-  _proc_futures_unlock ();
+    proc_completion_queue_add (self->queue, g_ptr_array_index (unique, i));
 
   return self;
 }
 
 static void
 set_timeout_error (ProcAsCompleted  *self,
-                   guint             n_pending,
                    GError          **error)
 {
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-               "%u (of %u) futures unfinished", n_pending, self->total);
+               "%u (of %u) futures unfinished", self->total - self->yielded, self->total);
+}
+
+static gint64
+remaining_usec (ProcAsCompleted *self)
+{
+  if (self->deadline < 0)
+    return -1;
+  return MAX (self->deadline - g_get_monotonic_time (), 0);
 }
 
 /**
@@ -300,36 +251,26 @@ ProcFuture *
 proc_as_completed_next (ProcAsCompleted  *self,
                         GError          **error)
 {
-  ProcFuture *future = NULL;
+  ProcFuture *future;
 
   g_return_val_if_fail (PROC_IS_AS_COMPLETED (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  _proc_futures_lock ();
-  while (g_queue_is_empty (&self->ready) && self->pending->len > 0)
-    {
-      if (self->deadline >= 0 && g_get_monotonic_time () >= self->deadline)
-        {
-          set_timeout_error (self, self->pending->len, error);
-          break;
-        }
-      _proc_futures_wait (&self->waiter, self->deadline);
-    }
-  future = g_queue_pop_head (&self->ready);
-  _proc_futures_unlock ();
+  if (self->yielded == self->total)
+    return NULL;
+
+  future = proc_completion_queue_next (self->queue, remaining_usec (self));
+  if (future == NULL)
+    set_timeout_error (self, error);
+  else
+    self->yielded++;
 
   return future;
 }
 
-static gboolean
-async_next_return (gpointer data)
+static void
+async_cleanup (ProcAsCompleted *self)
 {
-  GTask *task = data;
-  ProcAsCompleted *self = g_task_get_source_object (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  ProcFuture *future;
-  guint n_pending;
-
   if (self->async_timeout != NULL)
     {
       g_source_destroy (self->async_timeout);
@@ -337,30 +278,44 @@ async_next_return (gpointer data)
     }
   if (self->async_cancel_id != 0)
     {
-      g_cancellable_disconnect (cancellable, self->async_cancel_id);
+      g_cancellable_disconnect (g_task_get_cancellable (self->async_task), self->async_cancel_id);
       self->async_cancel_id = 0;
     }
+  g_clear_object (&self->async_cancel);
+}
 
-  _proc_futures_lock ();
-  future = g_queue_pop_head (&self->ready);
-  n_pending = self->pending->len;
-  _proc_futures_unlock ();
+static void
+async_queue_next_done (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      data)
+{
+  g_autoptr(ProcAsCompleted) self = data;
+  GTask *task = self->async_task;
+  GCancellable *user_cancel = g_task_get_cancellable (task);
+  GError *error = NULL;
+  ProcFuture *future;
+
+  future = proc_completion_queue_next_finish (self->queue, result, &error);
+  async_cleanup (self);
+  self->async_task = NULL;
 
   if (future != NULL)
-    g_task_return_pointer (task, future, g_object_unref);
-  else if (n_pending == 0)
-    g_task_return_pointer (task, NULL, NULL);
-  else if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The wait was cancelled");
+    {
+      self->yielded++;
+      g_task_return_pointer (task, future, g_object_unref);
+    }
   else
     {
-      GError *error = NULL;
-
-      set_timeout_error (self, n_pending, &error);
-      g_task_return_error (task, error);
+      g_clear_error (&error);
+      if (user_cancel != NULL && g_cancellable_is_cancelled (user_cancel))
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The wait was cancelled");
+      else
+        {
+          set_timeout_error (self, &error);
+          g_task_return_error (task, error);
+        }
     }
-
-  return G_SOURCE_REMOVE;
+  g_object_unref (task);
 }
 
 static gboolean
@@ -369,21 +324,15 @@ async_timeout_cb (gpointer data)
   ProcAsCompleted *self = data;
 
   g_clear_pointer (&self->async_timeout, g_source_unref);
-  _proc_futures_lock ();
-  schedule_async_return_locked (self);
-  _proc_futures_unlock ();
+  g_cancellable_cancel (self->async_cancel);
   return G_SOURCE_REMOVE;
 }
 
 static void
-async_cancelled (GCancellable *cancellable,
-                 gpointer      data)
+async_user_cancelled (GCancellable *cancellable,
+                      gpointer      data)
 {
-  ProcAsCompleted *self = data;
-
-  _proc_futures_lock ();
-  schedule_async_return_locked (self);
-  _proc_futures_unlock ();
+  g_cancellable_cancel (G_CANCELLABLE (data));
 }
 
 /**
@@ -404,7 +353,7 @@ proc_as_completed_next_async (ProcAsCompleted     *self,
                               gpointer             user_data)
 {
   GTask *task;
-  gboolean answer_now;
+  gint64 remaining;
 
   g_return_if_fail (PROC_IS_AS_COMPLETED (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -412,36 +361,34 @@ proc_as_completed_next_async (ProcAsCompleted     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, proc_as_completed_next_async);
 
-  _proc_futures_lock ();
-  if (self->async_task != NULL || self->async_timeout != NULL || self->async_cancel_id != 0)
+  if (self->async_task != NULL)
     {
-      _proc_futures_unlock ();
       g_task_return_new_error (task, PROC_ERROR, PROC_ERROR_PENDING,
                                "Another next_async() is in progress on this iterator");
       g_object_unref (task);
       return;
     }
-  self->async_task = task;
-  answer_now = !g_queue_is_empty (&self->ready) || self->pending->len == 0 ||
-               (self->deadline >= 0 && g_get_monotonic_time () >= self->deadline);
-  if (answer_now)
-    schedule_async_return_locked (self);
-  _proc_futures_unlock ();
-
-  if (answer_now)
-    return;
-
-  if (self->deadline >= 0)
+  if (self->yielded == self->total)
     {
-      gint64 remaining = MAX (self->deadline - g_get_monotonic_time (), 0);
+      g_task_return_pointer (task, NULL, NULL);
+      g_object_unref (task);
+      return;
+    }
 
-      self->async_timeout = g_timeout_source_new (remaining / 1000 + 1);
+  self->async_task = task;
+  self->async_cancel = g_cancellable_new ();
+  if (cancellable != NULL)
+    self->async_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (async_user_cancelled),
+                                                   g_object_ref (self->async_cancel), g_object_unref);
+  remaining = remaining_usec (self);
+  if (remaining >= 0)
+    {
+      self->async_timeout = g_timeout_source_new (remaining / 1000 + (remaining % 1000 ? 1 : 0));
       g_source_set_callback (self->async_timeout, async_timeout_cb, self, NULL);
       g_source_attach (self->async_timeout, g_task_get_context (task));
     }
-  if (cancellable != NULL)
-    self->async_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (async_cancelled),
-                                                   self, NULL);
+  proc_completion_queue_next_async (self->queue, self->async_cancel,
+                                    async_queue_next_done, g_object_ref (self));
 }
 
 /**

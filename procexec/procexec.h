@@ -12,6 +12,7 @@
 # include "proc-enums.h"
 # include "proc-enum-types.h"
 # include "proc-future.h"
+# include "proc-completion-queue.h"
 # include "proc-map-iter.h"
 # include "proc-executor.h"
 # include "proc-wait.h"
