@@ -75,6 +75,8 @@ struct _ProcExecutor {
   gint64        task_timeout;
   gint64        idle_timeout;
   gint64        cancel_grace;
+  guint64       memory_limit;
+  guint64       max_rss;
 
   /* Last values notified, in the owner context. */
   guint         last_n_workers;
@@ -95,6 +97,8 @@ enum {
   PROP_TASK_TIMEOUT,
   PROP_IDLE_TIMEOUT,
   PROP_CANCEL_GRACE,
+  PROP_WORKER_MEMORY_LIMIT,
+  PROP_WORKER_MAX_RSS,
   PROP_N_WORKERS,
   PROP_N_PENDING,
   PROP_N_RUNNING,
@@ -221,6 +225,8 @@ proc_executor_constructed (GObject *object)
   config.task_timeout = self->task_timeout;
   config.idle_timeout = self->idle_timeout;
   config.cancel_grace = self->cancel_grace;
+  config.memory_limit = self->memory_limit;
+  config.max_rss = self->max_rss;
 
   self->pool = _proc_pool_new (&config, schedule_emit_counters,
                                notifier_ref (self->notifier), notifier_unref);
@@ -293,6 +299,12 @@ proc_executor_get_property (GObject    *object,
     case PROP_CANCEL_GRACE:
       g_value_set_int64 (value, proc_executor_get_cancel_grace (self));
       break;
+    case PROP_WORKER_MEMORY_LIMIT:
+      g_value_set_uint64 (value, self->memory_limit);
+      break;
+    case PROP_WORKER_MAX_RSS:
+      g_value_set_uint64 (value, self->max_rss);
+      break;
     case PROP_N_WORKERS:
       g_value_set_uint (value, proc_executor_get_n_workers (self));
       break;
@@ -343,6 +355,12 @@ proc_executor_set_property (GObject      *object,
       break;
     case PROP_MAX_TASKS_PER_CHILD:
       self->max_tasks_per_child = g_value_get_uint (value);
+      break;
+    case PROP_WORKER_MEMORY_LIMIT:
+      self->memory_limit = g_value_get_uint64 (value);
+      break;
+    case PROP_WORKER_MAX_RSS:
+      self->max_rss = g_value_get_uint64 (value);
       break;
     case PROP_TASK_TIMEOUT:
       if (self->pool == NULL)
@@ -478,6 +496,31 @@ proc_executor_class_init (ProcExecutorClass *klass)
     g_param_spec_int64 ("cancel-grace", NULL, NULL, 0, G_MAXINT64, DEFAULT_CANCEL_GRACE_USEC,
                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * ProcExecutor:worker-memory-limit:
+   *
+   * The address-space limit of each worker process (`RLIMIT_AS`), in
+   * bytes; 0 means none. A task that allocates past it fails to allocate,
+   * which usually ends its worker: the task fails with
+   * [error@Error.WORKER_DIED] and the worker is replaced. Incompatible with
+   * AddressSanitizer, which reserves terabytes of address space.
+   */
+  properties[PROP_WORKER_MEMORY_LIMIT] =
+    g_param_spec_uint64 ("worker-memory-limit", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * ProcExecutor:worker-max-rss:
+   *
+   * A resident-memory threshold, in bytes: a worker found above it after a
+   * task is replaced by a fresh one once it has answered what it was sent,
+   * so that code that leaks cannot grow a worker without bound. 0 means
+   * never.
+   */
+  properties[PROP_WORKER_MAX_RSS] =
+    g_param_spec_uint64 ("worker-max-rss", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
    * ProcExecutor:n-workers: (getter get_n_workers)

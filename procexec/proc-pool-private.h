@@ -21,6 +21,8 @@ typedef struct {
   gint64     task_timeout;
   gint64     idle_timeout;
   gint64     cancel_grace;
+  guint64    memory_limit;   /* RLIMIT_AS of workers, 0: none */
+  guint64    max_rss;        /* recycle a worker above this after a task, 0: never */
 } ProcPoolConfig;
 
 typedef void (*ProcPoolNotifyFunc) (gpointer data);

@@ -19,7 +19,10 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +90,8 @@ struct _ProcPool {
   char               *initializer;
   GVariant           *initargs;
   guint               max_tasks_per_child;
+  guint64             memory_limit;
+  guint64             max_rss;
 
   /* Settable from any thread. */
   guint               max_workers;     /* atomic */
@@ -153,6 +158,8 @@ _proc_pool_new (const ProcPoolConfig *config,
   self->initargs = config->initargs ? g_variant_ref_sink (config->initargs)
                                     : g_variant_ref_sink (g_variant_new ("()"));
   self->max_tasks_per_child = config->max_tasks_per_child;
+  self->memory_limit = config->memory_limit;
+  self->max_rss = config->max_rss;
   self->max_workers = MAX (config->max_workers, 1);
   self->task_timeout = config->task_timeout;
   self->idle_timeout = config->idle_timeout;
@@ -973,6 +980,45 @@ worker_became_idle (Worker *w)
     w->idle_source = add_timeout (w->pool, idle_timeout, on_idle_timeout, w);
 }
 
+/* Resident memory of a worker, in bytes; 0 if it cannot be read. */
+static guint64
+worker_rss (Worker *w)
+{
+  char path[64], buf[128];
+  guint64 size = 0, resident = 0;
+  gssize n;
+  int fd;
+
+  g_snprintf (path, sizeof path, "/proc/%d/statm", (int) w->pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  if (sscanf (buf, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &size, &resident) != 2)
+    return 0;
+  return resident * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* After a task: a worker that grew past max-rss is replaced once it is
+ * done with what it was sent. */
+static void
+worker_check_rss (Worker *w)
+{
+  if (w->pool->max_rss == 0 || w->state != WORKER_READY)
+    return;
+  if (worker_rss (w) <= w->pool->max_rss)
+    return;
+
+  w->state = WORKER_RETIRING;
+  clear_source (&w->idle_source);
+  if (proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL))
+    worker_flush (w);
+}
+
 /* Completes the head of @w's queue, which the message names by @id. */
 static ProcFuture *
 worker_pop_head (Worker     *w,
@@ -997,6 +1043,7 @@ worker_pop_head (Worker     *w,
                         ? elapsed : 0.9 * self->avg_task_usec + 0.1 * elapsed;
 
   worker_start_head (w);
+  worker_check_rss (w);
   if (g_queue_is_empty (&w->inflight))
     worker_became_idle (w);
 
@@ -1237,6 +1284,16 @@ static GSourceFuncs worker_source_funcs = {
 
 /* ---- workers: birth ------------------------------------------------------ */
 
+/* Between fork() and exec(): only async-signal-safe calls. */
+static void
+limit_address_space (gpointer data)
+{
+  const guint64 *limit = data;
+  struct rlimit rl = { (rlim_t) *limit, (rlim_t) *limit };
+
+  setrlimit (RLIMIT_AS, &rl);
+}
+
 static Worker *
 worker_spawn (ProcPool  *self,
               GError   **error)
@@ -1259,6 +1316,9 @@ worker_spawn (ProcPool  *self,
     }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  if (self->memory_limit > 0)
+    g_subprocess_launcher_set_child_setup (launcher, limit_address_space,
+                                           &self->memory_limit, NULL);
   g_subprocess_launcher_take_fd (launcher, sv[1], PROC_CHANNEL_FD);
   g_subprocess_launcher_setenv (launcher, PROC_CHANNEL_FD_ENV, G_STRINGIFY (PROC_CHANNEL_FD), TRUE);
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->worker_argv, error);
