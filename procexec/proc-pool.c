@@ -660,10 +660,14 @@ _proc_pool_signal_workers (ProcPool *self,
 
 /* ---- breaking ------------------------------------------------------------ */
 
+/* Fails every queued future, with @error's code when it is SPAWN (the
+ * futures could not run for that very reason) and BROKEN otherwise. */
 static void
 pool_break (ProcPool *self,
             GError   *error)
 {
+  gint code = g_error_matches (error, PROC_ERROR, PROC_ERROR_SPAWN)
+              ? PROC_ERROR_SPAWN : PROC_ERROR_BROKEN;
   ProcFuture *future;
   GList *link;
 
@@ -675,7 +679,7 @@ pool_break (ProcPool *self,
   while ((link = g_queue_pop_head_link (&self->queue)))
     {
       future = link->data;
-      fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
+      fail_future (future, g_error_new (PROC_ERROR, code,
                                         "The pool is broken: %s", error->message));
       g_object_unref (future);
     }
@@ -1505,8 +1509,9 @@ pool_dispatch (ProcPool *self)
           w = worker_spawn (self, &error);
           if (w == NULL)
             {
-              pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
-                                             "could not start a worker: %s", error->message));
+              pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_SPAWN,
+                                             "could not start a worker (%s): %s",
+                                             self->worker_argv[0], error->message));
               break;
             }
         }

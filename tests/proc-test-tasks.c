@@ -1,0 +1,441 @@
+/* proc-test-tasks.c: the task module of the test suite
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Loaded by procexec-worker through the executor's "modules" property.
+ * Each task name selects one behaviour the tests need: plain results,
+ * errors, crashes, hangs, big payloads, progress, fds.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <gmodule.h>
+
+#include <procexec.h>
+
+#define TEST_ERROR (g_quark_from_static_string ("proc-test-error-quark"))
+
+/* Set by the initializer tasks, read by init_check. A worker is a process of
+ * its own, so a global is per worker. */
+static gboolean initializer_ran;
+static char *initializer_arg;
+
+static gboolean
+check_args (GVariant    *args,
+            const char  *type,
+            GError     **error)
+{
+  if (args != NULL && g_variant_is_of_type (args, G_VARIANT_TYPE (type)))
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "expected arguments of type %s, got %s",
+               type, args != NULL ? g_variant_get_type_string (args) : "NULL");
+  return FALSE;
+}
+
+/* Never lets a crash of a test task leave a core file behind. */
+static void
+no_core_dump (void)
+{
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Sleeps @msec milliseconds or until @cancellable trips. */
+static gboolean
+sleep_cancellable (guint          msec,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) msec * 1000;
+  int fd = cancellable != NULL ? g_cancellable_get_fd (cancellable) : -1;
+
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      gint64 left_ms;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          if (fd >= 0)
+            g_cancellable_release_fd (cancellable);
+          return FALSE;
+        }
+      if (now >= deadline)
+        break;
+
+      left_ms = (deadline - now + 999) / 1000;
+      if (fd >= 0)
+        {
+          struct pollfd pfd = { .fd = fd, .events = POLLIN };
+          poll (&pfd, 1, (int) MIN (left_ms, 1000));
+        }
+      else
+        g_usleep (MIN (left_ms, 5) * 1000);
+    }
+
+  if (fd >= 0)
+    g_cancellable_release_fd (cancellable);
+  return TRUE;
+}
+
+static GVariant *
+pid_variant (void)
+{
+  return g_variant_new ("(i)", (gint32) getpid ());
+}
+
+/* echo: returns its arguments. */
+static GVariant *
+task_echo (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  return g_variant_ref (args);
+}
+
+/* add (ii) -> (i) */
+static GVariant *
+task_add (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  gint32 a, b;
+
+  if (!check_args (args, "(ii)", error))
+    return NULL;
+  g_variant_get (args, "(ii)", &a, &b);
+  return g_variant_new ("(i)", a + b);
+}
+
+/* sleep (u msec) -> (u msec); G_IO_ERROR_CANCELLED when interrupted. */
+static GVariant *
+task_sleep (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  guint32 msec;
+
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  g_variant_get (args, "(u)", &msec);
+  if (!sleep_cancellable (msec, proc_task_get_cancellable (task), error))
+    return NULL;
+  return g_variant_new ("(u)", msec);
+}
+
+/* sleep_report (u msec): reports progress 0.0 with detail (i pid) first, so
+ * the parent knows the task has started and in which process; then as
+ * sleep. */
+static GVariant *
+task_sleep_report (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  proc_task_report_progress (task, 0.0, pid_variant ());
+  return task_sleep (task, args, user_data, error);
+}
+
+/* fail (sis domain, code, message): fails with that error. */
+static GVariant *
+task_fail (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  const char *domain, *message;
+  gint32 code;
+
+  if (!check_args (args, "(sis)", error))
+    return NULL;
+  g_variant_get (args, "(&si&s)", &domain, &code, &message);
+  g_set_error_literal (error, g_quark_from_string (domain), code, message);
+  return NULL;
+}
+
+/* fail_on (ii value, bad) -> (i value), or TEST_ERROR code=value
+ * "bad value <value>" when value == bad. */
+static GVariant *
+task_fail_on (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  gint32 value, bad;
+
+  if (!check_args (args, "(ii)", error))
+    return NULL;
+  g_variant_get (args, "(ii)", &value, &bad);
+  if (value == bad)
+    {
+      g_set_error (error, TEST_ERROR, value, "bad value %d", value);
+      return NULL;
+    }
+  return g_variant_new ("(i)", value);
+}
+
+static GVariant *
+task_segfault (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  int *volatile p = NULL;
+
+  no_core_dump ();
+  /* A real crash even when a handler is installed (sanitizers do). */
+  signal (SIGSEGV, SIG_DFL);
+  *p = 42;
+  raise (SIGSEGV); /* not reached */
+  return NULL;
+}
+
+static GVariant *
+task_abort (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  no_core_dump ();
+  signal (SIGABRT, SIG_DFL);
+  abort ();
+}
+
+/* exit (i status) */
+static GVariant *
+task_exit (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  gint32 status;
+
+  if (!check_args (args, "(i)", error))
+    return NULL;
+  g_variant_get (args, "(i)", &status);
+  _exit (status);
+}
+
+/* hang: reports progress 0.0 with (i pid), then blocks forever and ignores
+ * its cancellable. */
+static GVariant *
+task_hang (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  proc_task_report_progress (task, 0.0, pid_variant ());
+  for (;;)
+    pause ();
+  return NULL; /* not reached */
+}
+
+/* huge (u size) -> ay of that size, byte i = (i * 31 + 7) & 0xff */
+static GVariant *
+task_huge (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  guint32 size;
+  guint8 *data;
+
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  g_variant_get (args, "(u)", &size);
+  data = g_malloc (MAX (size, 1));
+  for (guint32 i = 0; i < size; i++)
+    data[i] = (guint8) ((i * 31u + 7u) & 0xff);
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                  TRUE, g_free, data);
+}
+
+/* print (s): writes it to stdout; returns NULL, which must arrive as (). */
+static GVariant *
+task_print (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  const char *text;
+
+  if (!check_args (args, "(s)", error))
+    return NULL;
+  g_variant_get (args, "(&s)", &text);
+  fputs (text, stdout);
+  fflush (stdout);
+  return NULL;
+}
+
+/* progress: reports 0.25 "quarter", 0.5 "half", 1.0 "done"; returns (). */
+static GVariant *
+task_progress (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  proc_task_report_progress (task, 0.25, g_variant_new_string ("quarter"));
+  proc_task_report_progress (task, 0.5, g_variant_new_string ("half"));
+  proc_task_report_progress (task, 1.0, g_variant_new_string ("done"));
+  return g_variant_new ("()");
+}
+
+/* pid -> (i getpid) */
+static GVariant *
+task_pid (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  return pid_variant ();
+}
+
+/* fdcount -> (u number of open fds of the worker) */
+static GVariant *
+task_fdcount (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  GDir *dir;
+  guint n = 0;
+
+  dir = g_dir_open ("/proc/self/fd", 0, error);
+  if (dir == NULL)
+    return NULL;
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  /* Do not count the fd of the directory stream itself. */
+  return g_variant_new ("(u)", n > 0 ? n - 1 : 0);
+}
+
+/* readfd (h): reads the fd passed at that index of the task's fd list to its
+ * end, returns the bytes as ay. */
+static GVariant *
+task_readfd (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  GUnixFDList *fd_list;
+  gint32 handle;
+  GByteArray *bytes;
+  int fd;
+
+  if (!check_args (args, "(h)", error))
+    return NULL;
+  g_variant_get (args, "(h)", &handle);
+
+  fd_list = proc_task_get_fd_list (task);
+  if (fd_list == NULL || handle < 0 || handle >= g_unix_fd_list_get_length (fd_list))
+    {
+      g_set_error_literal (error, TEST_ERROR, 100, "no fd at that index");
+      return NULL;
+    }
+  fd = g_unix_fd_list_get (fd_list, handle, error);
+  if (fd < 0)
+    return NULL;
+
+  bytes = g_byte_array_new ();
+  for (;;)
+    {
+      guint8 buf[4096];
+      ssize_t r = read (fd, buf, sizeof buf);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "read: %s", g_strerror (saved));
+          close (fd);
+          g_byte_array_unref (bytes);
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      g_byte_array_append (bytes, buf, (guint) r);
+    }
+  close (fd);
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                   g_byte_array_free_to_bytes (bytes), TRUE);
+}
+
+/* init_ok (s): the initializer that works; remembers its argument. */
+static GVariant *
+task_init_ok (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  if (!check_args (args, "(s)", error))
+    return NULL;
+  initializer_ran = TRUE;
+  g_free (initializer_arg);
+  g_variant_get (args, "(s)", &initializer_arg);
+  return NULL;
+}
+
+/* init_fail (ss message, counter_path): the initializer that fails with
+ * TEST_ERROR code 1 and @message. If @counter_path is not empty, appends one
+ * line to that file first, so the test can count how many workers tried. */
+static GVariant *
+task_init_fail (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  const char *message, *counter_path;
+
+  if (!check_args (args, "(ss)", error))
+    return NULL;
+  g_variant_get (args, "(&s&s)", &message, &counter_path);
+  if (counter_path[0] != '\0')
+    {
+      int fd = open (counter_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        {
+          if (write (fd, "x\n", 2) != 2)
+            { /* the test will see a count too low */ }
+          close (fd);
+        }
+    }
+  g_set_error_literal (error, TEST_ERROR, 1, message);
+  return NULL;
+}
+
+/* init_check -> (bs ran, argument) */
+static GVariant *
+task_init_check (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  return g_variant_new ("(bs)", initializer_ran,
+                        initializer_arg != NULL ? initializer_arg : "");
+}
+
+/* garbage: writes a frame of an unknown kind on the control channel, then
+ * blocks: the parent must kill this worker and fail the task with
+ * PROC_ERROR_PROTOCOL. */
+static GVariant *
+task_garbage (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  const char *env = g_getenv ("PROCEXEC_CHANNEL_FD");
+  int fd = env != NULL ? atoi (env) : 3;
+  /* u32 length 8, u8 kind 0xee, u8 flags 0, u16 n_fds 0, then 8 bytes */
+  static const guint8 frame[16] = { 8, 0, 0, 0, 0xee, 0, 0, 0,
+                                    0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef };
+
+  if (write (fd, frame, sizeof frame) != (ssize_t) sizeof frame)
+    {
+      g_set_error (error, TEST_ERROR, 101, "could not write garbage: %s",
+                   g_strerror (errno));
+      return NULL;
+    }
+  for (;;)
+    pause ();
+  return NULL; /* not reached */
+}
+
+/* Declared here for -Wmissing-prototypes; the worker looks it up by name. */
+G_MODULE_EXPORT gboolean proc_module_init (ProcWorker  *worker,
+                                           GError     **error);
+
+G_MODULE_EXPORT gboolean
+proc_module_init (ProcWorker  *worker,
+                  GError     **error)
+{
+  static const struct {
+    const char *name;
+    ProcTaskFunc func;
+  } tasks[] = {
+    { "echo", task_echo },
+    { "add", task_add },
+    { "sleep", task_sleep },
+    { "sleep_report", task_sleep_report },
+    { "fail", task_fail },
+    { "fail_on", task_fail_on },
+    { "segfault", task_segfault },
+    { "abort", task_abort },
+    { "exit", task_exit },
+    { "hang", task_hang },
+    { "huge", task_huge },
+    { "print", task_print },
+    { "progress", task_progress },
+    { "pid", task_pid },
+    { "fdcount", task_fdcount },
+    { "readfd", task_readfd },
+    { "init_ok", task_init_ok },
+    { "init_fail", task_init_fail },
+    { "init_check", task_init_check },
+    { "garbage", task_garbage },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (tasks); i++)
+    proc_worker_register_task (worker, tasks[i].name, tasks[i].func, NULL, NULL);
+
+  return TRUE;
+}
