@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +176,15 @@ task_fail_on (ProcTask *task, GVariant *args, gpointer user_data, GError **error
 static GVariant *
 task_segfault (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
 {
-  int *volatile p = NULL;
+  /* A store to an inaccessible page: a real fault, but no undefined
+   * behaviour for UBSan to intercept (as it would a NULL store). */
+  int *volatile p = mmap (NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
   no_core_dump ();
   /* A real crash even when a handler is installed (sanitizers do). */
   signal (SIGSEGV, SIG_DFL);
-  *p = 42;
+  if (p != MAP_FAILED)
+    *p = 42;
   raise (SIGSEGV); /* not reached */
   return NULL;
 }

@@ -24,6 +24,7 @@ packages=(
   valgrind
   clang
   libclang-rt-14-dev
+  libpython3.11-testsuite
 )
 
 missing=()
