@@ -73,6 +73,25 @@ _proc_task_new (ProcWorker   *worker,
   return self;
 }
 
+/* Points a task object at another task: workers reuse one object for
+ * every task nobody kept a reference to. */
+void
+_proc_task_reset (ProcTask     *self,
+                  guint64       id,
+                  const char   *name,
+                  GCancellable *cancellable,
+                  GUnixFDList  *fd_list)
+{
+  self->id = id;
+  if (g_strcmp0 (self->name, name) != 0)
+    {
+      g_free (self->name);
+      self->name = g_strdup (name);
+    }
+  g_set_object (&self->cancellable, cancellable);
+  g_set_object (&self->fd_list, fd_list);
+}
+
 /**
  * proc_task_get_name:
  * @self: a task

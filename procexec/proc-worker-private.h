@@ -15,6 +15,11 @@ ProcTask *_proc_task_new              (ProcWorker   *worker,
                                        const char   *name,
                                        GCancellable *cancellable,
                                        GUnixFDList  *fd_list);
+void      _proc_task_reset            (ProcTask     *task,
+                                       guint64       id,
+                                       const char   *name,
+                                       GCancellable *cancellable,
+                                       GUnixFDList  *fd_list);
 void      _proc_worker_report_progress (ProcWorker  *worker,
                                         guint64      id,
                                         double       fraction,

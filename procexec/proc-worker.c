@@ -93,6 +93,10 @@ struct _ProcWorker {
   ProcChannel  *channel;
   GMutex        out_lock;        /* channel output */
 
+  /* Main thread only: reused while nobody else holds them. */
+  ProcTask     *spare_task;
+  GCancellable *spare_cancellable;
+
   GMutex        lock;            /* everything below */
   GCond         cond;
   GQueue        queue;           /* WorkItem */
@@ -128,6 +132,8 @@ proc_worker_finalize (GObject *object)
   ProcWorker *self = PROC_WORKER (object);
 
   g_queue_clear_full (&self->queue, (GDestroyNotify) work_item_free);
+  g_clear_object (&self->spare_task);
+  g_clear_object (&self->spare_cancellable);
   g_hash_table_unref (self->tasks);
   g_ptr_array_unref (self->modules);
   g_mutex_clear (&self->out_lock);
@@ -564,6 +570,75 @@ reader_thread (gpointer data)
 
 /* ---- running tasks ------------------------------------------------------ */
 
+static TaskEntry *
+lookup_task (ProcWorker  *self,
+             const char  *name,
+             GError     **error)
+{
+  TaskEntry *entry = g_hash_table_lookup (self->tasks, name);
+
+  if (entry == NULL)
+    g_set_error (error, PROC_ERROR, PROC_ERROR_UNKNOWN_TASK,
+                 "No task named “%s” in worker %d", name, (int) getpid ());
+  return entry;
+}
+
+/* A task object for the next call: the previous one when nobody kept it
+ * (the common case), else a new one. */
+static ProcTask *
+prepare_task (ProcWorker   *self,
+              guint64       id,
+              const char   *name,
+              GCancellable *cancellable,
+              GUnixFDList  *fds)
+{
+  if (self->spare_task != NULL && G_OBJECT (self->spare_task)->ref_count == 1)
+    _proc_task_reset (self->spare_task, id, name, cancellable, fds);
+  else
+    {
+      g_clear_object (&self->spare_task);
+      self->spare_task = _proc_task_new (self, id, name, cancellable, fds);
+    }
+  return self->spare_task;
+}
+
+/* Calls a task function; the result is never floating, never NULL
+ * without an error. */
+static GVariant *
+call_task (TaskEntry   *entry,
+           ProcTask    *task,
+           const char  *name,
+           GVariant    *args,
+           GError     **error)
+{
+  GError *local_error = NULL;
+  GVariant *result;
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    {
+      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                   "Arguments of task “%s” must be a tuple, not “%s”",
+                   name, g_variant_get_type_string (args));
+      return NULL;
+    }
+
+  result = entry->func (task, args, entry->user_data, &local_error);
+
+  if (local_error != NULL)
+    {
+      if (result != NULL)
+        {
+          g_warning ("Task “%s” returned a value and set an error; the error wins", name);
+          g_variant_unref (g_variant_ref_sink (result));
+        }
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  if (result == NULL)
+    return g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+  return g_variant_ref_sink (result);
+}
+
 static GVariant *
 run_one (ProcWorker   *self,
          guint64       id,
@@ -573,44 +648,11 @@ run_one (ProcWorker   *self,
          GCancellable *cancellable,
          GError      **error)
 {
-  TaskEntry *entry;
-  g_autoptr(ProcTask) task = NULL;
-  GVariant *result;
+  TaskEntry *entry = lookup_task (self, name, error);
 
-  entry = g_hash_table_lookup (self->tasks, name);
   if (entry == NULL)
-    {
-      g_set_error (error, PROC_ERROR, PROC_ERROR_UNKNOWN_TASK,
-                   "No task named “%s” in worker %d", name, (int) getpid ());
-      return NULL;
-    }
-  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
-    {
-      g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
-                   "Arguments of task “%s” must be a tuple, not “%s”",
-                   name, g_variant_get_type_string (args));
-      return NULL;
-    }
-
-  task = _proc_task_new (self, id, name, cancellable, fds);
-  result = entry->func (task, args, entry->user_data, error);
-
-  if (result == NULL)
-    {
-      if (error != NULL && *error == NULL)
-        return g_variant_ref_sink (g_variant_new ("()"));
-      if (error == NULL)
-        return g_variant_ref_sink (g_variant_new ("()"));
-      return NULL;
-    }
-  if (error != NULL && *error != NULL)
-    {
-      g_warning ("Task “%s” returned a value and set an error; the error wins", name);
-      g_variant_unref (g_variant_ref_sink (result));
-      return NULL;
-    }
-
-  return g_variant_ref_sink (result);
+    return NULL;
+  return call_task (entry, prepare_task (self, id, name, cancellable, fds), name, args, error);
 }
 
 static GVariant *
@@ -631,17 +673,18 @@ run_item (ProcWorker   *self,
           guint8       *kind)
 {
   const char *name;
-  g_autoptr(GVariant) args = NULL;
+  g_autoptr(GVariant) name_v = g_variant_get_child_value (item->payload, 1);
+  g_autoptr(GVariant) args = g_variant_get_child_value (item->payload, 2);
   g_autoptr(GError) error = NULL;
 
-  g_variant_get_child (item->payload, 1, "&s", &name);
-  args = g_variant_get_child_value (item->payload, 2);
+  name = g_variant_get_string (name_v, NULL);
 
   if (item->kind == ITEM_RUN)
     {
       g_autoptr(GVariant) inner = g_variant_get_variant (args);
       g_autoptr(GVariant) result = run_one (self, item->id, name, inner, item->fds,
                                             cancellable, &error);
+      GVariant *reply[2];
 
       if (result == NULL)
         {
@@ -649,31 +692,42 @@ run_item (ProcWorker   *self,
           return error_reply (item->id, error);
         }
       *kind = PROC_MSG_RESULT;
-      return g_variant_new ("(tv)", item->id, result);
+      reply[0] = g_variant_new_uint64 (item->id);
+      reply[1] = g_variant_new_variant (result);
+      return g_variant_new_tuple (reply, 2);
     }
   else
     {
-      GVariantBuilder results;
+      /* One task object and one lookup for the whole chunk. */
+      TaskEntry *entry = lookup_task (self, name, &error);
+      ProcTask *task = prepare_task (self, item->id, name, cancellable, item->fds);
       gsize n = g_variant_n_children (args);
       const char *domain = "", *message = "";
       gint code = 0;
+      GVariantBuilder results;
+      GVariant *reply[6];
 
       g_variant_builder_init (&results, G_VARIANT_TYPE ("av"));
       for (gsize i = 0; i < n && error == NULL; i++)
         {
           g_autoptr(GVariant) boxed = g_variant_get_child_value (args, i);
           g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
-          g_autoptr(GVariant) result = run_one (self, item->id, name, inner, item->fds,
-                                                cancellable, &error);
+          g_autoptr(GVariant) result = call_task (entry, task, name, inner, &error);
+
           if (result != NULL)
-            g_variant_builder_add (&results, "v", result);
+            g_variant_builder_add_value (&results, g_variant_new_variant (result));
         }
       if (error != NULL)
         proc_error_to_wire (error, &domain, &code, &message);
 
       *kind = PROC_MSG_CHUNK_RESULT;
-      return g_variant_new ("(tavbsis)", item->id, &results, error != NULL,
-                            domain, code, message);
+      reply[0] = g_variant_new_uint64 (item->id);
+      reply[1] = g_variant_builder_end (&results);
+      reply[2] = g_variant_new_boolean (error != NULL);
+      reply[3] = g_variant_new_string (domain);
+      reply[4] = g_variant_new_int32 (code);
+      reply[5] = g_variant_new_string (message);
+      return g_variant_new_tuple (reply, 6);
     }
 }
 
@@ -811,7 +865,7 @@ proc_worker_serve (ProcWorker  *self,
       WorkItem *item;
       GVariant *reply;
       guint8 kind;
-      g_autoptr(GCancellable) cancellable = NULL;
+      GCancellable *cancellable;
 
       g_mutex_lock (&self->lock);
       while (g_queue_is_empty (&self->queue) && !self->parent_gone)
@@ -828,7 +882,10 @@ proc_worker_serve (ProcWorker  *self,
           work_item_free (item);
           break;
         }
-      cancellable = g_cancellable_new ();
+      /* The last task's cancellable, unless it tripped or is still held. */
+      cancellable = g_steal_pointer (&self->spare_cancellable);
+      if (cancellable == NULL)
+        cancellable = g_cancellable_new ();
       if (item->cancelled)
         g_cancellable_cancel (cancellable);
       self->current_id = item->id;
@@ -848,6 +905,14 @@ proc_worker_serve (ProcWorker  *self,
       self->current_cancellable = NULL;
       self->current_id = 0;
       g_mutex_unlock (&self->lock);
+
+      /* The task's fds and cancellable are released as soon as it ends. */
+      if (self->spare_task != NULL)
+        _proc_task_reset (self->spare_task, 0, proc_task_get_name (self->spare_task), NULL, NULL);
+      if (!g_cancellable_is_cancelled (cancellable) && G_OBJECT (cancellable)->ref_count == 1)
+        self->spare_cancellable = cancellable;
+      else
+        g_object_unref (cancellable);
 
       send_now (self, kind, reply);
       work_item_free (item);
