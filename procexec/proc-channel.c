@@ -128,7 +128,8 @@ payload_to_memfd (GVariant  *payload,
     goto fail;
   if (ftruncate (fd, size) < 0)
     goto fail;
-  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  /* Pre-faulted in one call: far cheaper than a fault per page. */
+  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED)
     goto fail;
   g_variant_store (payload, map);
@@ -477,7 +478,7 @@ bytes_from_memfd (int      fd,
   if (st.st_size == 0)
     return g_bytes_new (NULL, 0);
 
-  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED)
     {
       int saved = errno;
