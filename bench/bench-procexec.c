@@ -1,0 +1,394 @@
+/* bench-procexec.c: the procexec C API on the workloads of bench/README.md
+ *
+ * One workload per run, chosen by argv[1]; prints one JSON object per
+ * repetition on stdout. The program is its own worker (self-exec).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <procexec.h>
+
+#define WORKERS 2
+
+/* ---- tasks ------------------------------------------------------------- */
+
+static GVariant *
+task_ident (ProcTask *task, GVariant *args, gpointer data, GError **error)
+{
+  return g_variant_ref (args);
+}
+
+static GVariant *
+task_len (ProcTask *task, GVariant *args, gpointer data, GError **error)
+{
+  g_autoptr(GVariant) bytes = g_variant_get_child_value (args, 0);
+
+  return g_variant_new ("(t)", (guint64) g_variant_get_size (bytes));
+}
+
+static GVariant *
+task_bytes (ProcTask *task, GVariant *args, gpointer data, GError **error)
+{
+  guint64 size;
+  guint8 *buf;
+
+  g_variant_get (args, "(t)", &size);
+  buf = g_malloc (size);
+  memset (buf, 0x5a, size);
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, buf, size, TRUE, g_free, buf);
+}
+
+/* About 0.5 s of arithmetic on this class of machine (the count is an
+ * argument so that every peer does the same work). */
+static GVariant *
+task_spin (ProcTask *task, GVariant *args, gpointer data, GError **error)
+{
+  guint64 n, acc = 0;
+
+  g_variant_get (args, "(t)", &n);
+  for (guint64 i = 0; i < n; i++)
+    acc = acc * 6364136223846793005ULL + i;
+  return g_variant_new ("(t)", acc);
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static double
+now (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static ProcExecutor *
+executor_new (guint workers)
+{
+  return proc_executor_new_self_exec (workers);
+}
+
+static GVariant *
+result_or_die (ProcFuture *future)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *v = proc_future_result (future, -1, &error);
+
+  if (v == NULL)
+    g_error ("task failed: %s", error->message);
+  return v;
+}
+
+static void
+warm_up (ProcExecutor *executor, guint n)
+{
+  g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (fs, proc_executor_submit (executor, "ident", g_variant_new ("(i)", 0), NULL));
+  for (guint i = 0; i < n; i++)
+    g_variant_unref (result_or_die (fs->pdata[i]));
+}
+
+static guint64
+rss_of (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  line = strstr (contents, "VmRSS:");
+  return line ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* ---- workloads -------------------------------------------------------------- */
+
+static void
+bench_throughput (guint n)
+{
+  g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
+  ProcFuture **fs = g_new (ProcFuture *, n);
+  double t0, t1;
+
+  warm_up (executor, 2 * WORKERS);
+  t0 = now ();
+  for (guint i = 0; i < n; i++)
+    fs[i] = proc_executor_submit (executor, "ident", g_variant_new ("(i)", (gint32) i), NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *v = result_or_die (fs[i]);
+      gint32 x;
+
+      g_variant_get (v, "(i)", &x);
+      if (x != (gint32) i)
+        g_error ("wrong result %d for %u", x, i);
+      g_variant_unref (v);
+      g_object_unref (fs[i]);
+    }
+  t1 = now ();
+  g_print ("{\"tasks_per_s\": %.1f}\n", n / (t1 - t0));
+  g_free (fs);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+}
+
+static void
+bench_map (guint n, guint chunksize)
+{
+  g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
+  g_autoptr(ProcMapIter) iter = NULL;
+  GVariantBuilder builder;
+  GVariant *v;
+  guint got = 0;
+  double t0, t1;
+
+  warm_up (executor, 2 * WORKERS);
+  t0 = now ();
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(i)"));
+  for (guint i = 0; i < n; i++)
+    g_variant_builder_add (&builder, "(i)", (gint32) i);
+  iter = proc_executor_map (executor, "ident", g_variant_builder_end (&builder),
+                            chunksize, 0, -1, NULL);
+  while (proc_map_iter_next (iter, &v, NULL))
+    {
+      gint32 x;
+
+      g_variant_get (v, "(i)", &x);
+      if (x != (gint32) got)
+        g_error ("map out of order: %d at %u", x, got);
+      got++;
+      g_variant_unref (v);
+    }
+  t1 = now ();
+  if (got != n)
+    g_error ("map returned %u of %u", got, n);
+  g_print ("{\"items_per_s\": %.1f}\n", n / (t1 - t0));
+  proc_executor_shutdown (executor, TRUE, FALSE);
+}
+
+static void
+bench_latency (guint n)
+{
+  g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
+  double *lat = g_new (double, n);
+
+  warm_up (executor, 2 * WORKERS);
+  for (guint i = 0; i < n; i++)
+    {
+      double t0 = now ();
+      g_autoptr(ProcFuture) f = proc_executor_submit (executor, "ident", g_variant_new ("(i)", (gint32) i), NULL);
+
+      g_variant_unref (result_or_die (f));
+      lat[i] = (now () - t0) * 1e6;
+    }
+  qsort (lat, n, sizeof (double), cmp_double);
+  g_print ("{\"median_us\": %.2f, \"p99_us\": %.2f}\n", lat[n / 2], lat[(n * 99) / 100]);
+  g_free (lat);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+}
+
+/* The floor: a blocking 64-byte ping-pong between two processes. */
+static void
+bench_pingpong (guint n)
+{
+  int sv[2];
+  char buf[64] = { 0 };
+  double *lat = g_new (double, n);
+  pid_t pid;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    g_error ("socketpair: %s", g_strerror (errno));
+  pid = fork ();
+  if (pid == 0)
+    {
+      close (sv[0]);
+      while (read (sv[1], buf, sizeof buf) == sizeof buf)
+        if (write (sv[1], buf, sizeof buf) != sizeof buf)
+          break;
+      _exit (0);
+    }
+  close (sv[1]);
+  for (guint i = 0; i < n + 100; i++)
+    {
+      double t0 = now ();
+
+      if (write (sv[0], buf, sizeof buf) != sizeof buf || read (sv[0], buf, sizeof buf) != sizeof buf)
+        g_error ("ping-pong failed");
+      if (i >= 100)
+        lat[i - 100] = (now () - t0) * 1e6;
+    }
+  close (sv[0]);
+  waitpid (pid, NULL, 0);
+  qsort (lat, n, sizeof (double), cmp_double);
+  g_print ("{\"median_us\": %.2f, \"p99_us\": %.2f}\n", lat[n / 2], lat[(n * 99) / 100]);
+  g_free (lat);
+}
+
+static void
+bench_start (void)
+{
+  double t0 = now ();
+  g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
+  g_autoptr(ProcFuture) f = proc_executor_submit (executor, "ident", g_variant_new ("(i)", 1), NULL);
+
+  g_variant_unref (result_or_die (f));
+  g_print ("{\"seconds\": %.6f}\n", now () - t0);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+}
+
+static void
+bench_payload (guint64 size)
+{
+  g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
+  guint8 *buf = g_malloc (size);
+  double t0, t_in, t_out;
+  guint64 len;
+
+  memset (buf, 0xa5, size);
+  warm_up (executor, 2 * WORKERS);
+
+  t0 = now ();
+  {
+    GVariant *bytes = g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, buf, size, TRUE, NULL, NULL);
+    g_autoptr(ProcFuture) f = proc_executor_submit (executor, "len", g_variant_new_tuple (&bytes, 1), NULL);
+    g_autoptr(GVariant) v = result_or_die (f);
+
+    g_variant_get (v, "(t)", &len);
+    if (len != size)
+      g_error ("len task saw %" G_GUINT64_FORMAT " bytes", len);
+  }
+  t_in = now () - t0;
+
+  t0 = now ();
+  {
+    g_autoptr(ProcFuture) f = proc_executor_submit (executor, "bytes", g_variant_new ("(t)", size), NULL);
+    g_autoptr(GVariant) v = result_or_die (f);
+
+    if (g_variant_get_size (v) != size)
+      g_error ("bytes task returned %" G_GSIZE_FORMAT " bytes", g_variant_get_size (v));
+  }
+  t_out = now () - t0;
+
+  g_print ("{\"send_mb_per_s\": %.1f, \"receive_mb_per_s\": %.1f}\n",
+           size / 1e6 / t_in, size / 1e6 / t_out);
+  g_free (buf);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+}
+
+static void
+bench_scaling (guint64 spin)
+{
+  double seconds[2];
+
+  for (guint workers = 1; workers <= 2; workers++)
+    {
+      g_autoptr(ProcExecutor) executor = executor_new (workers);
+      ProcFuture *fs[8];
+      double t0;
+
+      warm_up (executor, workers);
+      t0 = now ();
+      for (guint i = 0; i < 8; i++)
+        fs[i] = proc_executor_submit (executor, "spin", g_variant_new ("(t)", spin), NULL);
+      for (guint i = 0; i < 8; i++)
+        {
+          g_variant_unref (result_or_die (fs[i]));
+          g_object_unref (fs[i]);
+        }
+      seconds[workers - 1] = now () - t0;
+      proc_executor_shutdown (executor, TRUE, FALSE);
+    }
+  g_print ("{\"one_worker_s\": %.3f, \"two_workers_s\": %.3f, \"speedup\": %.3f}\n",
+           seconds[0], seconds[1], seconds[0] / seconds[1]);
+}
+
+static void
+bench_memory (guint n)
+{
+  g_autoptr(ProcExecutor) executor = executor_new (1);
+  g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(ProcFuture) blocker = NULL;
+  guint64 before, after, worker_rss;
+  GPid worker;
+
+  warm_up (executor, 1);
+  worker = 0;
+  {
+    g_autoptr(ProcFuture) f = proc_executor_submit (executor, "ident", g_variant_new ("(i)", 0), NULL);
+    g_variant_unref (result_or_die (f));
+    worker = proc_future_get_worker_pid (f);
+  }
+  worker_rss = rss_of (worker);
+
+  /* One long task holds the only worker, so the rest stay queued. */
+  blocker = proc_executor_submit (executor, "spin", g_variant_new ("(t)", (guint64) 4000000000ULL), NULL);
+  while (!proc_future_is_running (blocker))
+    proc_future_wait (blocker, 1000);
+  before = rss_of (getpid ());
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (fs, proc_executor_submit (executor, "ident", g_variant_new ("(i)", (gint32) i), NULL));
+  after = rss_of (getpid ());
+  g_print ("{\"bytes_per_pending_future\": %.1f, \"pending\": %u, \"idle_worker_rss_bytes\": %" G_GUINT64_FORMAT "}\n",
+           (double) (after - before) / n, proc_executor_get_n_pending (executor), worker_rss);
+  proc_executor_kill_workers (executor);
+  proc_executor_shutdown (executor, TRUE, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(ProcWorker) worker = proc_worker_new ();
+  const char *what;
+
+  proc_worker_register_task (worker, "ident", task_ident, NULL, NULL);
+  proc_worker_register_task (worker, "len", task_len, NULL, NULL);
+  proc_worker_register_task (worker, "bytes", task_bytes, NULL, NULL);
+  proc_worker_register_task (worker, "spin", task_spin, NULL, NULL);
+  proc_worker_main_if_worker (worker);
+
+  if (argc < 2)
+    {
+      g_printerr ("usage: %s throughput|map1|map100|latency|pingpong|start|payload|scaling|memory [N]\n", argv[0]);
+      return 2;
+    }
+  what = argv[1];
+
+#define ARG(def) (argc > 2 ? g_ascii_strtoull (argv[2], NULL, 10) : (def))
+  if (g_str_equal (what, "throughput"))
+    bench_throughput (ARG (20000));
+  else if (g_str_equal (what, "map1"))
+    bench_map (ARG (100000), 1);
+  else if (g_str_equal (what, "map100"))
+    bench_map (ARG (100000), 100);
+  else if (g_str_equal (what, "latency"))
+    bench_latency (ARG (2000));
+  else if (g_str_equal (what, "pingpong"))
+    bench_pingpong (ARG (2000));
+  else if (g_str_equal (what, "start"))
+    bench_start ();
+  else if (g_str_equal (what, "payload"))
+    bench_payload (ARG (16 * 1024 * 1024));
+  else if (g_str_equal (what, "scaling"))
+    bench_scaling (ARG (250000000));
+  else if (g_str_equal (what, "memory"))
+    bench_memory (ARG (100000));
+  else
+    {
+      g_printerr ("unknown workload %s\n", what);
+      return 2;
+    }
+  return 0;
+}

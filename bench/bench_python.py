@@ -1,0 +1,183 @@
+"""bench_python.py: the workloads of bench/README.md on Python pools.
+
+Usage: /usr/bin/python3 bench_python.py POOL WORKLOAD [N]
+  POOL: cpython (concurrent.futures.ProcessPoolExecutor),
+        mp (multiprocessing.Pool), procexec (procexec.ProcessPoolExecutor)
+Prints one JSON object, as bench-procexec does.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+WORKERS = 2
+
+
+def ident(x):
+    return x
+
+
+def length(b):
+    return len(b)
+
+
+def make_bytes(n):
+    return b"\x5a" * n
+
+
+def spin(n):
+    acc = 0
+    for i in range(n):
+        acc = (acc * 6364136223846793005 + i) & 0xFFFFFFFFFFFFFFFF
+    return acc
+
+
+def rss_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Pool:
+    """The three pools behind one small interface."""
+
+    def __init__(self, kind, workers=WORKERS):
+        self.kind = kind
+        if kind == "cpython":
+            import concurrent.futures
+            self.pool = concurrent.futures.ProcessPoolExecutor(workers)
+        elif kind == "procexec":
+            import procexec
+            self.pool = procexec.ProcessPoolExecutor(workers)
+        elif kind == "mp":
+            import multiprocessing
+            self.pool = multiprocessing.Pool(workers)
+        else:
+            raise SystemExit(f"unknown pool {kind}")
+
+    def submit(self, fn, *args):
+        if self.kind == "mp":
+            return self.pool.apply_async(fn, args)
+        return self.pool.submit(fn, *args)
+
+    def result(self, f):
+        return f.get() if self.kind == "mp" else f.result()
+
+    def map(self, fn, it, chunksize):
+        return self.pool.imap(fn, it, chunksize) if self.kind == "mp" else self.pool.map(fn, it, chunksize=chunksize)
+
+    def close(self):
+        if self.kind == "mp":
+            self.pool.close()
+            self.pool.join()
+        else:
+            self.pool.shutdown(wait=True)
+
+    def warm_up(self):
+        fs = [self.submit(ident, 0) for _ in range(2 * WORKERS)]
+        for f in fs:
+            self.result(f)
+
+
+def throughput(kind, n):
+    p = Pool(kind)
+    p.warm_up()
+    t = time.perf_counter()
+    fs = [p.submit(ident, i) for i in range(n)]
+    for i, f in enumerate(fs):
+        assert p.result(f) == i
+    dt = time.perf_counter() - t
+    p.close()
+    return {"tasks_per_s": n / dt}
+
+
+def map_items(kind, n, chunksize):
+    p = Pool(kind)
+    p.warm_up()
+    t = time.perf_counter()
+    for i, x in enumerate(p.map(ident, range(n), chunksize)):
+        assert x == i
+    dt = time.perf_counter() - t
+    p.close()
+    return {"items_per_s": n / dt}
+
+
+def latency(kind, n):
+    p = Pool(kind)
+    p.warm_up()
+    lat = []
+    for i in range(n):
+        t = time.perf_counter()
+        p.result(p.submit(ident, i))
+        lat.append((time.perf_counter() - t) * 1e6)
+    p.close()
+    lat.sort()
+    return {"median_us": lat[n // 2], "p99_us": lat[n * 99 // 100]}
+
+
+def start(kind):
+    t = time.perf_counter()
+    p = Pool(kind)
+    p.result(p.submit(ident, 1))
+    dt = time.perf_counter() - t
+    p.close()
+    return {"seconds": dt}
+
+
+def payload(kind, size):
+    p = Pool(kind)
+    p.warm_up()
+    data = b"\xa5" * size
+    t = time.perf_counter()
+    assert p.result(p.submit(length, data)) == size
+    t_in = time.perf_counter() - t
+    t = time.perf_counter()
+    assert len(p.result(p.submit(make_bytes, size))) == size
+    t_out = time.perf_counter() - t
+    p.close()
+    return {"send_mb_per_s": size / 1e6 / t_in, "receive_mb_per_s": size / 1e6 / t_out}
+
+
+def scaling(kind, n):
+    seconds = []
+    for workers in (1, 2):
+        p = Pool(kind, workers)
+        p.result(p.submit(ident, 0))
+        t = time.perf_counter()
+        fs = [p.submit(spin, n) for _ in range(8)]
+        for f in fs:
+            p.result(f)
+        seconds.append(time.perf_counter() - t)
+        p.close()
+    return {"one_worker_s": seconds[0], "two_workers_s": seconds[1],
+            "speedup": seconds[0] / seconds[1]}
+
+
+def main():
+    kind, what = sys.argv[1], sys.argv[2]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    if what == "throughput":
+        out = throughput(kind, n or 20000)
+    elif what == "map1":
+        out = map_items(kind, n or 100000, 1)
+    elif what == "map100":
+        out = map_items(kind, n or 100000, 100)
+    elif what == "latency":
+        out = latency(kind, n or 2000)
+    elif what == "start":
+        out = start(kind)
+    elif what == "payload":
+        out = payload(kind, n or 16 * 1024 * 1024)
+    elif what == "scaling":
+        out = scaling(kind, n or 2_500_000)
+    else:
+        raise SystemExit(f"unknown workload {what}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
