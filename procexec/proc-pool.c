@@ -1114,8 +1114,10 @@ worker_handle_frame (Worker    *w,
     case PROC_MSG_RESULT:
       {
         GVariant *result;
+        g_autoptr(GVariant) id_v = g_variant_get_child_value (frame->payload, 0);
+        g_autoptr(GVariant) boxed = NULL;
 
-        g_variant_get_child (frame->payload, 0, "t", &id);
+        id = g_variant_get_uint64 (id_v);
         if ((future = worker_pop_head (w, id, "RESULT")) == NULL)
           return;
         if (future->is_chunk)
@@ -1127,7 +1129,8 @@ worker_handle_frame (Worker    *w,
             worker_protocol_error (w, "RESULT for a chunk");
             return;
           }
-        g_variant_get_child (frame->payload, 1, "v", &result);
+        boxed = g_variant_get_child_value (frame->payload, 1);
+        result = g_variant_get_variant (boxed);
         _proc_future_complete (future, result, NULL);
         g_object_unref (future);
       }
@@ -1437,16 +1440,22 @@ worker_send (Worker     *w,
   GVariant *payload;
   guint8 kind;
 
+  GVariant *fields[3];
+
+  /* Built without format strings: this runs once per task. */
+  fields[0] = g_variant_new_uint64 (future->id);
+  fields[1] = g_variant_new_string (future->task_name);
   if (future->is_chunk)
     {
       kind = PROC_MSG_RUN_CHUNK;
-      payload = g_variant_new ("(ts@av)", future->id, future->task_name, future->args);
+      fields[2] = future->args;
     }
   else
     {
       kind = PROC_MSG_RUN;
-      payload = g_variant_new ("(tsv)", future->id, future->task_name, future->args);
+      fields[2] = g_variant_new_variant (future->args);
     }
+  payload = g_variant_new_tuple (fields, 3);
 
   if (!proc_channel_queue (w->channel, kind, payload, future->fd_list, &error))
     {
