@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "proc-async-deadline-private.h"
 #include "proc-enums.h"
 #include "proc-executor-private.h"
 #include "proc-map-iter-private.h"
@@ -61,9 +62,7 @@ struct _ProcMapIter {
   gboolean           finished;
 
   GTask             *async_task;
-  GCancellable      *async_cancel;    /* ends the internal wait */
-  gulong             async_cancel_id;
-  GSource           *async_timeout;
+  ProcAsyncDeadline  async_wait;
 };
 
 G_DEFINE_FINAL_TYPE (ProcMapIter, proc_map_iter, G_TYPE_OBJECT)
@@ -445,32 +444,16 @@ proc_map_iter_next (ProcMapIter  *self,
 static void async_step (ProcMapIter *self);
 
 static void
-async_finish_step (ProcMapIter *self)
-{
-  if (self->async_timeout != NULL)
-    {
-      g_source_destroy (self->async_timeout);
-      g_clear_pointer (&self->async_timeout, g_source_unref);
-    }
-  if (self->async_cancel_id != 0)
-    {
-      g_cancellable_disconnect (g_task_get_cancellable (self->async_task), self->async_cancel_id);
-      self->async_cancel_id = 0;
-    }
-  g_clear_object (&self->async_cancel);
-}
-
-static void
 async_chunk_done (GObject      *object,
                   GAsyncResult *result,
                   gpointer      data)
 {
   g_autoptr(ProcMapIter) self = data;
   g_autoptr(GVariant) value = proc_future_wait_finish (PROC_FUTURE (object), result, NULL);
-  GCancellable *user_cancel = g_task_get_cancellable (self->async_task);
+  gboolean user_cancelled = _proc_async_deadline_user_cancelled (&self->async_wait);
 
-  async_finish_step (self);
-  if (user_cancel != NULL && g_cancellable_is_cancelled (user_cancel))
+  _proc_async_deadline_clear (&self->async_wait);
+  if (user_cancelled)
     {
       GTask *task = g_steal_pointer (&self->async_task);
 
@@ -481,26 +464,6 @@ async_chunk_done (GObject      *object,
   async_step (self);
 }
 
-static gboolean
-async_timeout_cb (gpointer data)
-{
-  ProcMapIter *self = data;
-
-  g_clear_pointer (&self->async_timeout, g_source_unref);
-  if (self->async_cancel != NULL)
-    g_cancellable_cancel (self->async_cancel);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-async_user_cancelled (GCancellable *cancellable,
-                      gpointer      data)
-{
-  GCancellable *internal = data;
-
-  g_cancellable_cancel (internal);
-}
-
 static void
 async_step (ProcMapIter *self)
 {
@@ -508,7 +471,6 @@ async_step (ProcMapIter *self)
   GError *error = NULL;
   GTask *task;
   Chunk *head;
-  GCancellable *user_cancel;
 
   switch (step (self, &item, &error))
     {
@@ -532,20 +494,10 @@ async_step (ProcMapIter *self)
     }
 
   head = g_queue_peek_head (&self->chunks);
-  self->async_cancel = g_cancellable_new ();
-  user_cancel = g_task_get_cancellable (self->async_task);
-  if (user_cancel != NULL)
-    self->async_cancel_id = g_cancellable_connect (user_cancel, G_CALLBACK (async_user_cancelled),
-                                                   g_object_ref (self->async_cancel), g_object_unref);
-  if (self->deadline >= 0)
-    {
-      gint64 remaining = MAX (self->deadline - g_get_monotonic_time (), 0);
-
-      self->async_timeout = g_timeout_source_new (remaining / 1000 + 1);
-      g_source_set_callback (self->async_timeout, async_timeout_cb, self, NULL);
-      g_source_attach (self->async_timeout, g_task_get_context (self->async_task));
-    }
-  proc_future_wait_async (head->future, self->async_cancel, async_chunk_done, g_object_ref (self));
+  _proc_async_deadline_start (&self->async_wait, g_task_get_cancellable (self->async_task),
+                              self->deadline, g_task_get_context (self->async_task));
+  proc_future_wait_async (head->future, self->async_wait.cancellable, async_chunk_done,
+                          g_object_ref (self));
 }
 
 /**

@@ -7,6 +7,7 @@
 
 #include "proc-enums.h"
 #include "proc-future-private.h"
+#include "proc-async-deadline-private.h"
 #include "proc-completion-queue.h"
 #include "proc-wait.h"
 
@@ -161,9 +162,7 @@ struct _ProcAsCompleted {
   gint64               deadline;   /* monotonic; -1: none */
 
   GTask               *async_task;
-  GCancellable        *async_cancel;   /* ends the queue wait */
-  gulong               async_cancel_id;
-  GSource             *async_timeout;
+  ProcAsyncDeadline    async_wait;
 };
 
 G_DEFINE_FINAL_TYPE (ProcAsCompleted, proc_as_completed, G_TYPE_OBJECT)
@@ -269,34 +268,18 @@ proc_as_completed_next (ProcAsCompleted  *self,
 }
 
 static void
-async_cleanup (ProcAsCompleted *self)
-{
-  if (self->async_timeout != NULL)
-    {
-      g_source_destroy (self->async_timeout);
-      g_clear_pointer (&self->async_timeout, g_source_unref);
-    }
-  if (self->async_cancel_id != 0)
-    {
-      g_cancellable_disconnect (g_task_get_cancellable (self->async_task), self->async_cancel_id);
-      self->async_cancel_id = 0;
-    }
-  g_clear_object (&self->async_cancel);
-}
-
-static void
 async_queue_next_done (GObject      *object,
                        GAsyncResult *result,
                        gpointer      data)
 {
   g_autoptr(ProcAsCompleted) self = data;
   GTask *task = self->async_task;
-  GCancellable *user_cancel = g_task_get_cancellable (task);
+  gboolean user_cancelled = _proc_async_deadline_user_cancelled (&self->async_wait);
   GError *error = NULL;
   ProcFuture *future;
 
   future = proc_completion_queue_next_finish (self->queue, result, &error);
-  async_cleanup (self);
+  _proc_async_deadline_clear (&self->async_wait);
   self->async_task = NULL;
 
   if (future != NULL)
@@ -307,7 +290,7 @@ async_queue_next_done (GObject      *object,
   else
     {
       g_clear_error (&error);
-      if (user_cancel != NULL && g_cancellable_is_cancelled (user_cancel))
+      if (user_cancelled)
         g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The wait was cancelled");
       else
         {
@@ -316,23 +299,6 @@ async_queue_next_done (GObject      *object,
         }
     }
   g_object_unref (task);
-}
-
-static gboolean
-async_timeout_cb (gpointer data)
-{
-  ProcAsCompleted *self = data;
-
-  g_clear_pointer (&self->async_timeout, g_source_unref);
-  g_cancellable_cancel (self->async_cancel);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-async_user_cancelled (GCancellable *cancellable,
-                      gpointer      data)
-{
-  g_cancellable_cancel (G_CANCELLABLE (data));
 }
 
 /**
@@ -353,7 +319,6 @@ proc_as_completed_next_async (ProcAsCompleted     *self,
                               gpointer             user_data)
 {
   GTask *task;
-  gint64 remaining;
 
   g_return_if_fail (PROC_IS_AS_COMPLETED (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -376,18 +341,9 @@ proc_as_completed_next_async (ProcAsCompleted     *self,
     }
 
   self->async_task = task;
-  self->async_cancel = g_cancellable_new ();
-  if (cancellable != NULL)
-    self->async_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (async_user_cancelled),
-                                                   g_object_ref (self->async_cancel), g_object_unref);
-  remaining = remaining_usec (self);
-  if (remaining >= 0)
-    {
-      self->async_timeout = g_timeout_source_new (remaining / 1000 + (remaining % 1000 ? 1 : 0));
-      g_source_set_callback (self->async_timeout, async_timeout_cb, self, NULL);
-      g_source_attach (self->async_timeout, g_task_get_context (task));
-    }
-  proc_completion_queue_next_async (self->queue, self->async_cancel,
+  _proc_async_deadline_start (&self->async_wait, cancellable, self->deadline,
+                              g_task_get_context (task));
+  proc_completion_queue_next_async (self->queue, self->async_wait.cancellable,
                                     async_queue_next_done, g_object_ref (self));
 }
 
