@@ -365,6 +365,41 @@ test_protocol_garbage (void)
   g_object_unref (executor);
 }
 
+/* A worker program that starts but exits before it is ready (here: one
+ * that is not a procexec worker at all) must not be respawned forever:
+ * after a few such deaths in a row the pool breaks with a clear error. */
+static void
+test_early_deaths_break_the_pool (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  ProcExecutor *executor = test_executor_new (1, "worker-argv", argv, NULL);
+  ProcFuture *futures[5];
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    futures[i] = test_submit (executor, "echo", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    {
+      error = test_result_error (futures[i]);
+      g_assert_error (error, PROC_ERROR, PROC_ERROR_BROKEN);
+      g_assert_nonnull (strstr (error->message, "died before they were ready"));
+      g_assert_nonnull (strstr (error->message, "exited with status 0"));
+      if (i == 0)
+        g_test_message ("%s", error->message);
+      g_clear_error (&error);
+      g_object_unref (futures[i]);
+    }
+
+  g_assert_true (proc_executor_is_broken (executor));
+  g_assert_null (proc_executor_submit (executor, "echo", NULL, &error));
+  g_assert_error (error, PROC_ERROR, PROC_ERROR_BROKEN);
+  g_clear_error (&error);
+
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_assert_cmpuint (proc_executor_get_n_workers (executor), ==, 0);
+  g_object_unref (executor);
+}
+
 /* A worker program that cannot be started fails the queued work with
  * SPAWN, breaks the pool (later submits fail with BROKEN), never hangs. */
 static void
@@ -411,6 +446,7 @@ main (int   argc,
   g_test_add_func ("/failures/initializer-unknown", test_initializer_unknown);
   g_test_add_func ("/failures/protocol-garbage", test_protocol_garbage);
   g_test_add_func ("/failures/spawn-failure", test_spawn_failure);
+  g_test_add_func ("/failures/early-deaths", test_early_deaths_break_the_pool);
 
   return g_test_run ();
 }
