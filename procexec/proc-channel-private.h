@@ -36,6 +36,9 @@ typedef struct _ProcChannel ProcChannel;
 
 ProcChannel *proc_channel_new             (int               fd,
                                            ProcChannelFlags  flags);
+ProcChannel *proc_channel_new_for_fds     (int               in_fd,
+                                           int               out_fd,
+                                           ProcChannelFlags  flags);
 void         proc_channel_free            (ProcChannel      *self);
 int          proc_channel_get_fd          (ProcChannel      *self);
 

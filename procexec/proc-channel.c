@@ -33,7 +33,8 @@
 #define REQUIRED_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 struct _ProcChannel {
-  int               fd;
+  int               fd;           /* read from; also written to unless out_fd differs */
+  int               out_fd;
   ProcChannelFlags  flags;
 
   GByteArray       *out;
@@ -57,9 +58,22 @@ ProcChannel *
 proc_channel_new (int              fd,
                   ProcChannelFlags flags)
 {
+  return proc_channel_new_for_fds (fd, fd, flags);
+}
+
+/* A channel over two one-way streams, such as a remote launcher's stdin
+ * and stdout; only a socket can pass fds. */
+ProcChannel *
+proc_channel_new_for_fds (int              in_fd,
+                          int              out_fd,
+                          ProcChannelFlags flags)
+{
   ProcChannel *self = g_new0 (ProcChannel, 1);
 
-  self->fd = fd;
+  if (in_fd != out_fd)
+    flags |= PROC_CHANNEL_FLAGS_NO_FD_PASSING;
+  self->fd = in_fd;
+  self->out_fd = out_fd;
   self->flags = flags;
   self->out = g_byte_array_sized_new (4096);
   self->out_fds = g_array_new (FALSE, FALSE, sizeof (int));
@@ -81,6 +95,8 @@ proc_channel_free (ProcChannel *self)
   g_array_unref (self->in_fds);
   g_byte_array_unref (self->out);
   g_byte_array_unref (self->in);
+  if (self->out_fd >= 0 && self->out_fd != self->fd)
+    close (self->out_fd);
   if (self->fd >= 0)
     close (self->fd);
   g_free (self);
@@ -257,11 +273,13 @@ send_some (ProcChannel *self)
   guint n_fds = MIN (self->out_fds->len, MAX_FDS_PER_MSG);
   gssize n;
 
+  /* A plain stream (pipe, TCP) has no MSG_NOSIGNAL: a process using one
+   * must ignore SIGPIPE, as GIO's own sockets make it do. */
   if (self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING)
-    return write (self->fd, data, len);
+    return write (self->out_fd, data, len);
 
   if (n_fds == 0)
-    return send (self->fd, data, len, MSG_NOSIGNAL);
+    return send (self->out_fd, data, len, MSG_NOSIGNAL);
 
   {
     struct iovec iov = { (void *) data, len };
@@ -282,7 +300,7 @@ send_some (ProcChannel *self)
     cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
     memcpy (CMSG_DATA (cmsg), self->out_fds->data, sizeof (int) * n_fds);
 
-    n = sendmsg (self->fd, &msg, MSG_NOSIGNAL);
+    n = sendmsg (self->out_fd, &msg, MSG_NOSIGNAL);
     if (n > 0)
       {
         /* The kernel holds its own references now. */
@@ -311,7 +329,7 @@ proc_channel_flush (ProcChannel  *self,
             continue;
           if (saved == EAGAIN || saved == EWOULDBLOCK)
             {
-              struct pollfd pfd = { self->fd, POLLOUT, 0 };
+              struct pollfd pfd = { self->out_fd, POLLOUT, 0 };
 
               if (!blocking)
                 return TRUE;
