@@ -396,16 +396,6 @@ _proc_worker_report_progress (ProcWorker *self,
 /* ---- reader thread ------------------------------------------------------ */
 
 static void
-push_item (ProcWorker *self,
-           WorkItem   *item)
-{
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->queue, item);
-  g_cond_signal (&self->cond);
-  g_mutex_unlock (&self->lock);
-}
-
-static void
 cancel_id (ProcWorker *self,
            guint64     id)
 {
@@ -491,11 +481,27 @@ parent_gone (ProcWorker *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* Queues a batch of items with one wake-up of the main thread. */
+static void
+push_items (ProcWorker *self,
+            GQueue     *items)
+{
+  if (g_queue_is_empty (items))
+    return;
+
+  g_mutex_lock (&self->lock);
+  while (!g_queue_is_empty (items))
+    g_queue_push_tail (&self->queue, g_queue_pop_head (items));
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Handles every complete frame already read. */
 static void
 reader_handle_frames (ProcWorker *self)
 {
   g_autoptr(GError) error = NULL;
+  GQueue batch = G_QUEUE_INIT;
   ProcFrame frame;
 
   while (proc_channel_next (self->channel, &frame, &error))
@@ -513,15 +519,18 @@ reader_handle_frames (ProcWorker *self)
           item->id = id;
           item->payload = g_steal_pointer (&frame.payload);
           item->fds = g_steal_pointer (&frame.fds);
-          push_item (self, item);
+          g_queue_push_tail (&batch, item);
           break;
 
         case PROC_MSG_CANCEL:
+          /* Order matters: the task may be in this very batch. */
+          push_items (self, &batch);
           g_variant_get (frame.payload, "(t)", &id);
           cancel_id (self, id);
           break;
 
         case PROC_MSG_RECLAIM:
+          push_items (self, &batch);
           g_variant_get (frame.payload, "(t)", &id);
           reclaim_id (self, id);
           break;
@@ -529,7 +538,7 @@ reader_handle_frames (ProcWorker *self)
         case PROC_MSG_EXIT:
           item = g_new0 (WorkItem, 1);
           item->kind = ITEM_EXIT;
-          push_item (self, item);
+          g_queue_push_tail (&batch, item);
           break;
 
         default:
@@ -542,6 +551,7 @@ reader_handle_frames (ProcWorker *self)
         break;
     }
 
+  push_items (self, &batch);
   if (error != NULL)
     die_on_channel_error (error);
 }
