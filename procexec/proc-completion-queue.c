@@ -151,6 +151,8 @@ proc_completion_queue_add (ProcCompletionQueue *self,
  * proc_completion_queue_get_n_pending:
  * @self: a completion queue
  *
+ * The number of futures added and not done yet.
+ *
  * Returns: the number of futures added and not done yet
  */
 guint
@@ -170,6 +172,8 @@ proc_completion_queue_get_n_pending (ProcCompletionQueue *self)
 /**
  * proc_completion_queue_get_n_ready:
  * @self: a completion queue
+ *
+ * The number of futures done and not taken yet.
  *
  * Returns: the number of futures done and not taken yet
  */

@@ -7,4 +7,11 @@
 
 #include "proc-enums.h"
 
+/**
+ * proc_error_quark:
+ *
+ * The error domain of procexec, [error@Error] (`PROC_ERROR` in C).
+ *
+ * Returns: the quark of the `proc-error-quark` domain
+ */
 G_DEFINE_QUARK (proc-error-quark, proc_error)

@@ -622,6 +622,8 @@ proc_executor_new_self_exec (guint max_workers)
  * proc_executor_get_max_workers:
  * @self: an executor
  *
+ * The most worker processes alive at once, [property@Executor:max-workers].
+ *
  * Returns: the most worker processes alive at once
  */
 guint
@@ -656,6 +658,8 @@ proc_executor_set_max_workers (ProcExecutor *self,
  * proc_executor_get_worker_argv:
  * @self: an executor
  *
+ * The command line of a worker process, [property@Executor:worker-argv].
+ *
  * Returns: (transfer none) (array zero-terminated=1): the worker command line
  */
 const char * const *
@@ -669,6 +673,8 @@ proc_executor_get_worker_argv (ProcExecutor *self)
 /**
  * proc_executor_get_modules:
  * @self: an executor
+ *
+ * The task modules each worker loads, [property@Executor:modules].
  *
  * Returns: (transfer none) (array zero-terminated=1) (nullable): the task
  *   modules workers load
@@ -685,6 +691,8 @@ proc_executor_get_modules (ProcExecutor *self)
  * proc_executor_get_initializer:
  * @self: an executor
  *
+ * The task each worker runs before its first one, [property@Executor:initializer].
+ *
  * Returns: (nullable): the name of the initializer task
  */
 const char *
@@ -698,6 +706,8 @@ proc_executor_get_initializer (ProcExecutor *self)
 /**
  * proc_executor_get_initargs:
  * @self: an executor
+ *
+ * The arguments of the initializer, [property@Executor:initargs].
  *
  * Returns: (transfer none) (nullable): the initializer's arguments
  */
@@ -713,6 +723,8 @@ proc_executor_get_initargs (ProcExecutor *self)
  * proc_executor_get_max_tasks_per_child:
  * @self: an executor
  *
+ * How many tasks a worker runs before it is replaced, [property@Executor:max-tasks-per-child].
+ *
  * Returns: the number of tasks after which a worker is replaced, or 0
  */
 guint
@@ -726,6 +738,8 @@ proc_executor_get_max_tasks_per_child (ProcExecutor *self)
 /**
  * proc_executor_get_task_timeout:
  * @self: an executor
+ *
+ * The default timeout of a task, [property@Executor:task-timeout].
  *
  * Returns: the default task timeout in microseconds, or 0 for none
  */
@@ -759,6 +773,8 @@ proc_executor_set_task_timeout (ProcExecutor *self,
 /**
  * proc_executor_get_idle_timeout:
  * @self: an executor
+ *
+ * How long a worker may stay idle, [property@Executor:idle-timeout].
  *
  * Returns: the idle time after which a worker exits, in microseconds, or 0
  */
@@ -795,6 +811,8 @@ proc_executor_set_idle_timeout (ProcExecutor *self,
  * proc_executor_get_cancel_grace:
  * @self: an executor
  *
+ * How long an interrupted task may take to stop, [property@Executor:cancel-grace].
+ *
  * Returns: how long an interrupted task may take to stop, in microseconds
  */
 gint64
@@ -829,6 +847,8 @@ proc_executor_set_cancel_grace (ProcExecutor *self,
  * proc_executor_get_n_workers:
  * @self: an executor
  *
+ * Worker processes alive now, [property@Executor:n-workers].
+ *
  * Returns: the number of worker processes alive
  */
 guint
@@ -842,6 +862,8 @@ proc_executor_get_n_workers (ProcExecutor *self)
 /**
  * proc_executor_get_n_pending:
  * @self: an executor
+ *
+ * Tasks not yet handed to a worker, [property@Executor:n-pending].
  *
  * Returns: the number of tasks not yet handed to a worker
  */
@@ -857,6 +879,8 @@ proc_executor_get_n_pending (ProcExecutor *self)
  * proc_executor_get_n_running:
  * @self: an executor
  *
+ * Tasks handed to a worker and not done, [property@Executor:n-running].
+ *
  * Returns: the number of tasks handed to workers and not done
  */
 guint
@@ -870,6 +894,8 @@ proc_executor_get_n_running (ProcExecutor *self)
 /**
  * proc_executor_get_n_completed:
  * @self: an executor
+ *
+ * Tasks finished since the executor was created, [property@Executor:n-completed].
  *
  * Returns: the number of tasks finished since the executor was created
  */
@@ -885,6 +911,8 @@ proc_executor_get_n_completed (ProcExecutor *self)
  * proc_executor_is_broken:
  * @self: an executor
  *
+ * Whether the pool is broken and refuses work.
+ *
  * Returns: whether the pool is broken, see [property@Executor:broken]
  */
 gboolean
@@ -898,6 +926,8 @@ proc_executor_is_broken (ProcExecutor *self)
 /**
  * proc_executor_is_shutdown:
  * @self: an executor
+ *
+ * Whether [method@Executor.shutdown] (or a variant) was called.
  *
  * Returns: whether [method@Executor.shutdown] was called
  */

@@ -175,7 +175,7 @@ read_input (ProcMapIter *self)
     {
       item = self->input_func (self->input_data);
       if (item != NULL)
-        g_variant_ref_sink (item);
+        g_variant_take_ref (item);  /* (transfer full), maybe floating */
     }
 
   if (item == NULL)
@@ -393,7 +393,7 @@ step (ProcMapIter  *self,
 /**
  * proc_map_iter_next:
  * @self: a map iterator
- * @result: (out) (transfer full) (optional): the next result
+ * @result: (out) (optional) (nullable) (transfer full): the next result
  * @error: return location for an error
  *
  * Waits for the next result in input order.
@@ -541,7 +541,7 @@ proc_map_iter_next_async (ProcMapIter         *self,
  * proc_map_iter_next_finish:
  * @self: a map iterator
  * @result: the result given to the callback
- * @out_result: (out) (transfer full) (optional): the next result
+ * @out_result: (out) (optional) (nullable) (transfer full): the next result
  * @error: return location for an error
  *
  * Finishes [method@MapIter.next_async].

@@ -639,14 +639,15 @@ call_task (TaskEntry   *entry,
       if (result != NULL)
         {
           g_warning ("Task “%s” returned a value and set an error; the error wins", name);
-          g_variant_unref (g_variant_ref_sink (result));
+          g_variant_unref (g_variant_take_ref (result));
         }
       g_propagate_error (error, local_error);
       return NULL;
     }
   if (result == NULL)
     return g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
-  return g_variant_ref_sink (result);
+  /* (transfer full): C tasks return floating references, bindings owned ones. */
+  return g_variant_take_ref (result);
 }
 
 static GVariant *
