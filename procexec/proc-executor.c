@@ -230,6 +230,19 @@ proc_executor_constructed (GObject *object)
 
   self->pool = _proc_pool_new (&config, schedule_emit_counters,
                                notifier_ref (self->notifier), notifier_unref);
+
+  /* Construction cannot fail, so a configuration that can never work
+   * breaks the pool: every submit then says why. */
+  if (self->initializer != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!_proc_check_task_name (self->initializer, &error))
+        {
+          g_prefix_error (&error, "the initializer: ");
+          _proc_pool_set_broken (self->pool, error);
+        }
+    }
 }
 
 static void

@@ -47,6 +47,8 @@ void      _proc_pool_on_finished        (ProcPool   *self,
 void      _proc_pool_signal_workers     (ProcPool   *self,
                                          gboolean    kill);
 void      _proc_pool_detach_notify      (ProcPool   *self);
+void      _proc_pool_set_broken         (ProcPool     *self,
+                                         const GError *error);
 void      _proc_pool_clear_counters_dirty (ProcPool *self);
 
 void      _proc_pool_set_max_workers    (ProcPool   *self,

@@ -221,6 +221,18 @@ _proc_pool_unref (ProcPool *self)
   g_free (self);
 }
 
+/* Refuses work from the start, e.g. for a configuration that can never
+ * run. */
+void
+_proc_pool_set_broken (ProcPool     *self,
+                       const GError *error)
+{
+  g_mutex_lock (&self->lock);
+  if (self->broken == NULL)
+    self->broken = g_error_copy (error);
+  g_mutex_unlock (&self->lock);
+}
+
 void
 _proc_pool_detach_notify (ProcPool *self)
 {
@@ -1360,7 +1372,8 @@ worker_spawn (ProcPool  *self,
   g_source_set_static_name (w->source, "[procexec] worker channel");
   g_source_attach (w->source, self->context);
 
-  hello = g_variant_ref_sink (g_variant_new ("(u^asmsv)", (guint32) PROC_PROTOCOL_VERSION,
+  /* Module paths are filenames: bytestrings, not necessarily UTF-8. */
+  hello = g_variant_ref_sink (g_variant_new ("(u^aaymsv)", (guint32) PROC_PROTOCOL_VERSION,
                                              self->modules ? self->modules : (char *[]) { NULL },
                                              self->initializer, self->initargs));
   proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, NULL, NULL);

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /* Every payload is a GVariant of a fixed type per kind. */
 typedef enum {
   /* parent → worker */
-  PROC_MSG_HELLO        = 1,   /* (u version, as modules, ms initializer, v initargs) */
+  PROC_MSG_HELLO        = 1,   /* (u version, aay module paths, ms initializer, v initargs) */
   PROC_MSG_RUN          = 2,   /* (t id, s task, v args)                              */
   PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, av items)                            */
   PROC_MSG_CANCEL       = 4,   /* (t id)                                               */

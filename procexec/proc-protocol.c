@@ -17,7 +17,7 @@ proc_message_type (guint8 kind)
 {
   switch ((ProcMessageKind) kind)
     {
-    case PROC_MSG_HELLO:        return G_VARIANT_TYPE ("(uasmsv)");
+    case PROC_MSG_HELLO:        return G_VARIANT_TYPE ("(uaaymsv)");
     case PROC_MSG_RUN:          return G_VARIANT_TYPE ("(tsv)");
     case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsav)");
     case PROC_MSG_CANCEL:       return G_VARIANT_TYPE ("(t)");

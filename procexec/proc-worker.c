@@ -748,7 +748,7 @@ handshake (ProcWorker  *self,
 {
   ProcFrame frame;
   guint32 version;
-  g_autofree const char **modules = NULL;
+  g_autofree const char **modules = NULL;   /* bytestrings */
   const char *initializer = NULL;
   g_autoptr(GVariant) initargs = NULL;
   g_autoptr(GError) init_error = NULL;
@@ -778,7 +778,7 @@ handshake (ProcWorker  *self,
       return FALSE;
     }
 
-  g_variant_get (frame.payload, "(u^a&sm&sv)", &version, &modules, &initializer, &initargs);
+  g_variant_get (frame.payload, "(u^a&aym&sv)", &version, &modules, &initializer, &initargs);
   if (version != PROC_PROTOCOL_VERSION)
     {
       g_set_error (&init_error, PROC_ERROR, PROC_ERROR_PROTOCOL,
