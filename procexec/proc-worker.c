@@ -2,11 +2,13 @@
  *
  * A worker has two threads. The main thread runs task functions, one at a
  * time, in the order they were sent, so that interpreters that must run on
- * the main thread (Python, GJS) can implement tasks. A reader thread reads
- * the channel: it queues tasks, trips the cancellable of the running task
- * when the parent interrupts it, gives back queued tasks the parent
- * reclaims for an idle worker, and ends the process when the parent goes
- * away.
+ * the main thread (Python, GJS) can implement tasks. While it has nothing
+ * to run it reads the channel itself: short tasks cost no hand-over
+ * between threads. Once a task has run for TAKEOVER_USEC, a reader thread
+ * takes over the channel until the task returns: it trips the task's
+ * cancellable when the parent interrupts it, gives back queued tasks the
+ * parent reclaims for an idle worker, and ends the process when the
+ * parent goes away.
  *
  * Each result is written as soon as its task returns: held back to batch
  * it with the next one, it would be lost if the next task crashed.
@@ -20,8 +22,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <gmodule.h>
@@ -33,6 +36,8 @@
 
 /* After the parent is gone, how long a running task may take to notice. */
 #define ORPHAN_GRACE_USEC  (200 * 1000)
+/* How long a task runs before the reader thread watches the channel. */
+#define TAKEOVER_USEC      (20 * 1000)
 
 typedef struct {
   ProcTaskFunc   func;
@@ -97,13 +102,23 @@ struct _ProcWorker {
   ProcTask     *spare_task;
   GCancellable *spare_cancellable;
 
+  GThread      *main_thread;
+  int           wake_fd;         /* eventfd: the reader gives the channel back */
+
   GMutex        lock;            /* everything below */
-  GCond         cond;
+  GCond         cond;            /* the main thread waits on it */
+  GCond         reader_cond;     /* the reader thread waits on it */
   GQueue        queue;           /* WorkItem */
   guint64       current_id;
   GCancellable *current_cancellable;
+  gint64        task_started;    /* 0: no task running */
+  gboolean      main_reading;    /* who reads the channel now, if anyone */
+  gboolean      reader_reading;
+  gboolean      reader_parked;   /* waiting for a task to start */
+  gboolean      kicked;          /* wake_fd written, not yet seen */
   gboolean      parent_gone;
   gboolean      serving;
+  gboolean      stopping;
 };
 
 G_DEFINE_FINAL_TYPE (ProcWorker, proc_worker, G_TYPE_OBJECT)
@@ -139,6 +154,7 @@ proc_worker_finalize (GObject *object)
   g_mutex_clear (&self->out_lock);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
+  g_cond_clear (&self->reader_cond);
 
   G_OBJECT_CLASS (proc_worker_parent_class)->finalize (object);
 }
@@ -159,6 +175,8 @@ proc_worker_init (ProcWorker *self)
   g_mutex_init (&self->out_lock);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_cond_init (&self->reader_cond);
+  self->wake_fd = -1;
   g_queue_init (&self->queue);
 }
 
@@ -492,7 +510,9 @@ push_items (ProcWorker *self,
   g_mutex_lock (&self->lock);
   while (!g_queue_is_empty (items))
     g_queue_push_tail (&self->queue, g_queue_pop_head (items));
-  g_cond_signal (&self->cond);
+  /* The main thread reading for itself needs no wake-up. */
+  if (g_thread_self () != self->main_thread)
+    g_cond_signal (&self->cond);
   g_mutex_unlock (&self->lock);
 }
 
@@ -556,26 +576,135 @@ reader_handle_frames (ProcWorker *self)
     die_on_channel_error (error);
 }
 
+/* Reader thread: waits until a task has run for TAKEOVER_USEC while the
+ * main thread is busy, then reads the channel until the main thread
+ * wants it back. */
 static gpointer
 reader_thread (gpointer data)
 {
   ProcWorker *self = data;
+  int fd = proc_channel_get_fd (self->channel);
 
   for (;;)
+    {
+      g_mutex_lock (&self->lock);
+      for (;;)
+        {
+          if (self->stopping)
+            {
+              g_mutex_unlock (&self->lock);
+              return NULL;
+            }
+          if (self->task_started != 0 && !self->main_reading)
+            {
+              gint64 due = self->task_started + TAKEOVER_USEC;
+
+              if (g_get_monotonic_time () >= due)
+                break;
+              g_cond_wait_until (&self->reader_cond, &self->lock, due);
+            }
+          else
+            {
+              self->reader_parked = TRUE;
+              g_cond_wait (&self->reader_cond, &self->lock);
+              self->reader_parked = FALSE;
+            }
+        }
+      self->reader_reading = TRUE;
+      g_mutex_unlock (&self->lock);
+
+      for (;;)
+        {
+          g_autoptr(GError) error = NULL;
+          struct pollfd pfds[2] = {
+            { fd, POLLIN, 0 },
+            { self->wake_fd, POLLIN, 0 },
+          };
+          gssize n;
+
+          reader_handle_frames (self);
+          if (poll (pfds, 2, -1) < 0)
+            {
+              if (errno == EINTR)
+                continue;
+              g_error ("procexec-worker: poll failed: %s", g_strerror (errno));
+            }
+          if (pfds[1].revents & POLLIN)
+            {
+              guint64 count;
+
+              /* The main thread wants the channel back. */
+              if (read (self->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+                g_warning ("procexec-worker: could not read the wake-up counter: %s",
+                           g_strerror (errno));
+              break;
+            }
+          n = proc_channel_fill (self->channel, &error);
+          if (n <= 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              parent_gone (self);
+              return NULL;
+            }
+        }
+
+      g_mutex_lock (&self->lock);
+      self->reader_reading = FALSE;
+      self->kicked = FALSE;
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+    }
+}
+
+/* With the lock held: asks a reading reader thread to give the channel
+ * back; it broadcasts self->cond when it has. */
+static void
+kick_reader_locked (ProcWorker *self)
+{
+  guint64 one = 1;
+
+  if (self->kicked)
+    return;
+  self->kicked = TRUE;
+  if (write (self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    g_warning ("procexec-worker: could not wake the reader thread: %s", g_strerror (errno));
+}
+
+/* Main thread, with nothing to run: reads the channel until there is
+ * work. Returns with the lock held; FALSE when the parent is gone. */
+static gboolean
+wait_for_work_locked (ProcWorker *self)
+{
+  while (g_queue_is_empty (&self->queue) && !self->parent_gone)
     {
       g_autoptr(GError) error = NULL;
       gssize n;
 
-      /* The handshake may have read frames past HELLO already. */
-      reader_handle_frames (self);
-
-      n = proc_channel_fill (self->channel, &error);
-      if (n <= 0)
+      if (self->reader_reading)
         {
-          parent_gone (self);
-          return NULL;
+          kick_reader_locked (self);
+          g_cond_wait (&self->cond, &self->lock);
+          continue;
         }
+
+      self->main_reading = TRUE;
+      g_mutex_unlock (&self->lock);
+
+      reader_handle_frames (self);
+      g_mutex_lock (&self->lock);
+      if (g_queue_is_empty (&self->queue))
+        {
+          g_mutex_unlock (&self->lock);
+          n = proc_channel_fill (self->channel, &error);
+          if (n > 0)
+            reader_handle_frames (self);
+          g_mutex_lock (&self->lock);
+          if (n <= 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            self->parent_gone = TRUE;
+        }
+      self->main_reading = FALSE;
     }
+
+  return !self->parent_gone;
 }
 
 /* ---- running tasks ------------------------------------------------------ */
@@ -868,7 +997,19 @@ proc_worker_serve (ProcWorker  *self,
       return FALSE;
     }
 
+  self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (self->wake_fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "eventfd: %s", g_strerror (saved));
+      g_clear_pointer (&self->channel, proc_channel_free);
+      return FALSE;
+    }
+
   self->serving = TRUE;
+  self->main_thread = g_thread_self ();
   reader = g_thread_new ("procexec-reader", reader_thread, self);
 
   for (;;)
@@ -879,9 +1020,7 @@ proc_worker_serve (ProcWorker  *self,
       GCancellable *cancellable;
 
       g_mutex_lock (&self->lock);
-      while (g_queue_is_empty (&self->queue) && !self->parent_gone)
-        g_cond_wait (&self->cond, &self->lock);
-      if (self->parent_gone)
+      if (!wait_for_work_locked (self))
         {
           g_mutex_unlock (&self->lock);
           break;
@@ -901,6 +1040,9 @@ proc_worker_serve (ProcWorker  *self,
         g_cancellable_cancel (cancellable);
       self->current_id = item->id;
       self->current_cancellable = cancellable;
+      self->task_started = g_get_monotonic_time ();
+      if (self->reader_parked)
+        g_cond_signal (&self->reader_cond);
       g_mutex_unlock (&self->lock);
 
       if (g_cancellable_is_cancelled (cancellable))
@@ -915,6 +1057,7 @@ proc_worker_serve (ProcWorker  *self,
       g_mutex_lock (&self->lock);
       self->current_cancellable = NULL;
       self->current_id = 0;
+      self->task_started = 0;
       g_mutex_unlock (&self->lock);
 
       /* The task's fds and cancellable are released as soon as it ends. */
@@ -934,16 +1077,19 @@ proc_worker_serve (ProcWorker  *self,
     flush_locked (self);
   g_mutex_unlock (&self->out_lock);
 
+  /* Let the reader end, so that nothing touches this object once
+   * serve() returns. */
   g_mutex_lock (&self->lock);
   self->serving = FALSE;
+  self->stopping = TRUE;
   g_cond_broadcast (&self->cond);
+  g_cond_signal (&self->reader_cond);
+  kick_reader_locked (self);
   g_mutex_unlock (&self->lock);
-
-  /* Wake the reader out of its read and let it end, so that nothing
-   * touches this object once serve() returns. */
-  shutdown (proc_channel_get_fd (self->channel), SHUT_RD);
   g_thread_join (reader);
   g_clear_pointer (&self->channel, proc_channel_free);
+  close (self->wake_fd);
+  self->wake_fd = -1;
 
   return ok;
 }
