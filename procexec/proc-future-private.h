@@ -34,7 +34,7 @@ struct _ProcFuture {
 
   /* Set at creation, then read-only. */
   ProcPool         *pool;            /* owned */
-  GRefString       *task_name;
+  char             *task_name;
   GMainContext     *owner_context;   /* owned; signals and notify go here */
   gint64            timeout_usec;    /* 0: none */
   ProcCancelGuard  *cancel_guard;

@@ -161,7 +161,7 @@ proc_future_finalize (GObject *object)
   g_clear_object (&self->fd_list);
   g_clear_pointer (&self->result, g_variant_unref);
   g_clear_error (&self->error);
-  g_clear_pointer (&self->task_name, g_ref_string_release);
+  g_clear_pointer (&self->task_name, g_free);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_pointer (&self->pool, _proc_pool_unref);
 
@@ -274,7 +274,9 @@ _proc_future_new (ProcPool     *pool,
   ProcFuture *self = g_object_new (PROC_TYPE_FUTURE, NULL);
 
   self->pool = _proc_pool_ref (pool);
-  self->task_name = g_ref_string_new_intern (task);
+  /* Not an interned GRefString: GLib 2.74 lets a concurrent lookup revive
+   * one whose last reference is being dropped. */
+  self->task_name = g_strdup (task);
   self->owner_context = g_main_context_ref_thread_default ();
   self->timeout_usec = timeout_usec;
   self->args = g_variant_ref_sink (args);

@@ -53,10 +53,18 @@ typedef enum {
 typedef struct _Worker Worker;
 
 typedef struct {
-  GSource  source;
-  Worker  *worker;
-  gpointer tag;
+  GSource       source;
+  Worker       *worker;
+  gpointer      tag;
+  GIOCondition  events;    /* what tag watches now */
 } WorkerSource;
+
+/* Dispatched when another thread set @pending. Unlike a ready time, it
+ * costs the I/O thread no wake-up of its own context to re-arm. */
+typedef struct {
+  GSource  source;
+  gint     pending;        /* atomic */
+} WakeSource;
 
 struct _Worker {
   ProcPool    *pool;
@@ -134,6 +142,7 @@ struct _ProcPool {
 };
 
 static void pool_dispatch       (ProcPool *self);
+static void wake_locked         (ProcPool *self);
 static gboolean on_cancel_grace (gpointer data);
 static GSource *add_timeout     (ProcPool *self, gint64 usec, GSourceFunc func, gpointer data);
 static void pool_maybe_finish   (ProcPool *self);
@@ -343,7 +352,7 @@ _proc_pool_set_max_workers (ProcPool *self,
   g_atomic_int_set (&self->max_workers, MAX (max_workers, 1));
   g_mutex_lock (&self->lock);
   if (self->wake_source != NULL)
-    g_source_set_ready_time (self->wake_source, 0);
+    wake_locked (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -388,22 +397,37 @@ locked_get (ProcPool *self,
 /* ---- the I/O thread ------------------------------------------------------ */
 
 static gboolean
+wake_source_prepare (GSource *source,
+                     gint    *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((WakeSource *) source)->pending);
+}
+
+static gboolean
+wake_source_check (GSource *source)
+{
+  return g_atomic_int_get (&((WakeSource *) source)->pending);
+}
+
+static gboolean
 wake_source_dispatch (GSource     *source,
                       GSourceFunc  callback,
                       gpointer     user_data)
 {
-  g_source_set_ready_time (source, -1);
+  g_atomic_int_set (&((WakeSource *) source)->pending, FALSE);
   return callback (user_data);
 }
 
 static GSourceFuncs wake_source_funcs = {
-  NULL, NULL, wake_source_dispatch, NULL, NULL, NULL,
+  wake_source_prepare, wake_source_check, wake_source_dispatch, NULL, NULL, NULL,
 };
 
 static void
 wake_locked (ProcPool *self)
 {
-  g_source_set_ready_time (self->wake_source, 0);
+  if (g_atomic_int_compare_and_exchange (&((WakeSource *) self->wake_source)->pending, FALSE, TRUE))
+    g_main_context_wakeup (self->context);
 }
 
 static void
@@ -541,10 +565,9 @@ ensure_started_locked (ProcPool *self)
 
   self->started = TRUE;
   self->context = g_main_context_new ();
-  self->wake_source = g_source_new (&wake_source_funcs, sizeof (GSource));
+  self->wake_source = g_source_new (&wake_source_funcs, sizeof (WakeSource));
   g_source_set_callback (self->wake_source, on_wake, self, NULL);
   g_source_set_static_name (self->wake_source, "[procexec] wake-up");
-  g_source_set_ready_time (self->wake_source, -1);
   g_source_attach (self->wake_source, self->context);
 
   self->thread = g_thread_new ("procexec-io", io_thread_func, _proc_pool_ref (self));
@@ -721,13 +744,20 @@ requeue_future (ProcPool   *self,
 static void
 worker_update_events (Worker *w)
 {
+  WorkerSource *ws = (WorkerSource *) w->source;
   GIOCondition events = 0;
 
   if (w->reading)
     events |= G_IO_IN | G_IO_HUP | G_IO_ERR;
   if (proc_channel_has_output (w->channel))
     events |= G_IO_OUT;
-  g_source_modify_unix_fd (w->source, ((WorkerSource *) w->source)->tag, events);
+
+  /* Modifying wakes the context up: only when something changed. */
+  if (ws->events != events)
+    {
+      ws->events = events;
+      g_source_modify_unix_fd (w->source, ws->tag, events);
+    }
 }
 
 static void
@@ -1368,7 +1398,8 @@ worker_spawn (ProcPool  *self,
   w->source = g_source_new (&worker_source_funcs, sizeof (WorkerSource));
   ws = (WorkerSource *) w->source;
   ws->worker = w;
-  ws->tag = g_source_add_unix_fd (w->source, sv[0], G_IO_IN | G_IO_HUP | G_IO_ERR);
+  ws->events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+  ws->tag = g_source_add_unix_fd (w->source, sv[0], ws->events);
   g_source_set_static_name (w->source, "[procexec] worker channel");
   g_source_attach (w->source, self->context);
 
