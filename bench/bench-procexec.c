@@ -95,17 +95,26 @@ warm_up (ProcExecutor *executor, guint n)
     g_variant_unref (result_or_die (fs->pdata[i]));
 }
 
+/* A "Name:   123 kB" field of a /proc/<pid> file, in bytes. */
 static guint64
-rss_of (GPid pid)
+proc_field (GPid        pid,
+            const char *file,
+            const char *field)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *path = g_strdup_printf ("/proc/%d/%s", (int) pid, file);
   g_autofree char *contents = NULL;
   const char *line;
 
   if (!g_file_get_contents (path, &contents, NULL, NULL))
     return 0;
-  line = strstr (contents, "VmRSS:");
-  return line ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
+  line = strstr (contents, field);
+  return line ? g_ascii_strtoull (line + strlen (field), NULL, 10) * 1024 : 0;
+}
+
+static guint64
+rss_of (GPid pid)
+{
+  return proc_field (pid, "status", "VmRSS:");
 }
 
 static int
@@ -321,7 +330,7 @@ bench_memory (guint n)
   g_autoptr(ProcExecutor) executor = executor_new (1);
   g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(ProcFuture) blocker = NULL;
-  guint64 before, after, worker_rss;
+  guint64 before, after, worker_rss, worker_anon, worker_pss;
   GPid worker;
 
   warm_up (executor, 1);
@@ -332,6 +341,9 @@ bench_memory (guint n)
     worker = proc_future_get_worker_pid (f);
   }
   worker_rss = rss_of (worker);
+  /* Most of it is shared library pages: say how much is the worker's own. */
+  worker_anon = proc_field (worker, "status", "RssAnon:");
+  worker_pss = proc_field (worker, "smaps_rollup", "Pss:");
 
   /* One long task holds the only worker, so the rest stay queued. */
   blocker = proc_executor_submit (executor, "spin", g_variant_new ("(t)", (guint64) 4000000000ULL), NULL);
@@ -341,8 +353,10 @@ bench_memory (guint n)
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (fs, proc_executor_submit (executor, "ident", g_variant_new ("(i)", (gint32) i), NULL));
   after = rss_of (getpid ());
-  g_print ("{\"bytes_per_pending_future\": %.1f, \"pending\": %u, \"idle_worker_rss_bytes\": %" G_GUINT64_FORMAT "}\n",
-           (double) (after - before) / n, proc_executor_get_n_pending (executor), worker_rss);
+  g_print ("{\"bytes_per_pending_future\": %.1f, \"pending\": %u, \"idle_worker_rss_bytes\": %" G_GUINT64_FORMAT
+           ", \"idle_worker_anon_rss_bytes\": %" G_GUINT64_FORMAT ", \"idle_worker_pss_bytes\": %" G_GUINT64_FORMAT "}\n",
+           (double) (after - before) / n, proc_executor_get_n_pending (executor), worker_rss,
+           worker_anon, worker_pss);
   proc_executor_kill_workers (executor);
   proc_executor_shutdown (executor, TRUE, TRUE);
 }

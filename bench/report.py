@@ -83,11 +83,16 @@ def main():
     if mem:
         per = summary([r["bytes_per_pending_future"] for r in mem])
         rss = summary([r["idle_worker_rss_bytes"] for r in mem])
+        anon = summary([r["idle_worker_anon_rss_bytes"] for r in mem])
+        pss = summary([r["idle_worker_pss_bytes"] for r in mem])
         out["extra"]["bytes_per_pending_future"] = per
         out["extra"]["idle_c_worker_rss_bytes"] = rss
+        out["extra"]["idle_c_worker_anon_rss_bytes"] = anon
+        out["extra"]["idle_c_worker_pss_bytes"] = pss
         print(f"(g) parent memory per pending future: {per['median']:.0f} bytes "
-              f"(min {per['min']:.0f}, max {per['max']:.0f}); idle C worker RSS "
-              f"{rss['median'] / 1048576:.2f} MiB")
+              f"(min {per['min']:.0f}, max {per['max']:.0f}); idle C worker: RSS "
+              f"{rss['median'] / 1048576:.2f} MiB, of which private {anon['median'] / 1048576:.2f} MiB; "
+              f"PSS {pss['median'] / 1048576:.2f} MiB")
 
     json_path = path.with_name("results.json")
     json_path.write_text(json.dumps(out, indent=2) + "\n")
