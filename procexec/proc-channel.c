@@ -290,6 +290,8 @@ send_some (ProcChannel *self)
     struct msghdr msg = { 0 };
     struct cmsghdr *cmsg;
 
+    /* The padding after an odd number of fds goes out too. */
+    memset (control.buf, 0, CMSG_SPACE (sizeof (int) * n_fds));
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.buf;
@@ -495,6 +497,15 @@ bytes_from_memfd (int      fd,
     }
   if (st.st_size == 0)
     return g_bytes_new (NULL, 0);
+  /* An honest sender wrote every byte. A sparse memfd costs its sender
+   * nothing and the receiver all of it once mapped. */
+  if ((guint64) st.st_blocks * 512 < (guint64) st.st_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Payload memfd of %" G_GINT64_FORMAT " bytes is sparse",
+                   (gint64) st.st_size);
+      return NULL;
+    }
 
   map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED)
@@ -529,6 +540,15 @@ proc_channel_next (ProcChannel  *self,
 
   memset (frame, 0, sizeof *frame);
 
+  /* fds travel with the first bytes of their frame: more of them waiting
+   * than one frame may carry is a peer trying to exhaust ours. */
+  if (self->in_fds->len > PROC_CHANNEL_MAX_FDS_PER_FRAME + 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%u file descriptors arrived ahead of their frames", self->in_fds->len);
+      return FALSE;
+    }
+
   avail = self->in->len - self->in_pos;
   if (avail < PROC_FRAME_HEADER_SIZE)
     return FALSE;
@@ -552,7 +572,7 @@ proc_channel_next (ProcChannel  *self,
       return FALSE;
     }
   if ((flags & ~PROC_FRAME_FLAG_MEMFD) != 0 ||
-      n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME + 1 ||
+      n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME + ((flags & PROC_FRAME_FLAG_MEMFD) ? 1 : 0) ||
       len > max_inline ||
       ((flags & PROC_FRAME_FLAG_MEMFD) && (len != 0 || n_fds == 0)))
     {
@@ -606,6 +626,20 @@ proc_channel_next (ProcChannel  *self,
   frame->kind = kind;
   frame->payload = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
   g_bytes_unref (bytes);
+
+  /* Data from a worker is untrusted: GVariant reads anything safely, but
+   * values that are not in normal form trip assertions in some GLib 2.74
+   * calls (g_variant_get_data_as_bytes) that callers may make later. */
+  if (from_worker && !g_variant_is_normal_form (frame->payload))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "A %s frame is not in GVariant normal form", proc_message_kind_name (kind));
+      proc_frame_clear (frame);
+      for (guint i = 0; i < n_fds; i++)
+        close (fds[i]);
+      g_free (fds);
+      return FALSE;
+    }
   if (n_fds > 0)
     frame->fds = g_unix_fd_list_new_from_array (fds, n_fds);
   g_free (fds);

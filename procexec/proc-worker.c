@@ -881,13 +881,19 @@ handshake (ProcWorker  *self,
   const char *initializer = NULL;
   g_autoptr(GVariant) initargs = NULL;
   g_autoptr(GError) init_error = NULL;
+  g_autoptr(GError) local_error = NULL;
 
-  while (!proc_channel_next (self->channel, &frame, error))
+  /* A local error: the caller's may be NULL, and a malformed first frame
+   * must end the wait all the same. */
+  while (!proc_channel_next (self->channel, &frame, &local_error))
     {
       gssize n;
 
-      if (error != NULL && *error != NULL)
-        return FALSE;
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
       n = proc_channel_fill (self->channel, error);
       if (n < 0)
         return FALSE;
@@ -923,6 +929,8 @@ handshake (ProcWorker  *self,
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
       g_autoptr(GVariant) result = run_one (self, 0, initializer, initargs, NULL,
                                             cancellable, &init_error);
+
+      (void) result;  /* the initializer's value is not used */
     }
 
   if (init_error != NULL)
