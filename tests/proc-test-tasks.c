@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -404,6 +405,126 @@ task_garbage (ProcTask *task, GVariant *args, gpointer user_data, GError **error
   return NULL; /* not reached */
 }
 
+/* ---- memory ------------------------------------------------------------- */
+
+/* Resident memory of this process in bytes, as the executor measures it
+ * (/proc/self/statm); 0 if it cannot be read. */
+static guint64
+self_rss (void)
+{
+  char *contents = NULL;
+  guint64 size = 0, resident = 0;
+
+  if (!g_file_get_contents ("/proc/self/statm", &contents, NULL, NULL))
+    return 0;
+  if (sscanf (contents, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &size, &resident) != 2)
+    resident = 0;
+  g_free (contents);
+  return resident * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* Touches every page of @data so that it becomes resident. */
+static void
+touch_pages (guint8 *data,
+             gsize   size)
+{
+  long page = sysconf (_SC_PAGESIZE);
+
+  for (gsize i = 0; i < size; i += (gsize) page)
+    data[i] = (guint8) (i / (gsize) page + 1);
+  if (size > 0)
+    data[size - 1] = 1;
+}
+
+/* What 'leak' keeps: reachable to the end, so not a leak to LeakSanitizer,
+ * but never freed. */
+static GSList *leaked;
+
+/* leak (u mib) -> (it pid, resident bytes after): allocates @mib MiB,
+ * touches every page and keeps it. 0 MiB just reports. */
+static GVariant *
+task_leak (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  guint32 mib;
+
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  g_variant_get (args, "(u)", &mib);
+  if (mib > 0)
+    {
+      gsize size = (gsize) mib * 1024 * 1024;
+      guint8 *data = g_malloc (size);
+
+      touch_pages (data, size);
+      leaked = g_slist_prepend (leaked, data);
+    }
+  return g_variant_new ("(it)", (gint32) getpid (), self_rss ());
+}
+
+/* alloc (u mib) -> (u mib): allocates @mib MiB with g_malloc(), touches
+ * it and frees it. An allocation that fails ends the worker (g_malloc()
+ * aborts). */
+static GVariant *
+task_alloc (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  guint32 mib;
+  gsize size;
+  guint8 *data;
+
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  g_variant_get (args, "(u)", &mib);
+  size = (gsize) mib * 1024 * 1024;
+  no_core_dump ();
+  data = g_malloc (MAX (size, 1));
+  touch_pages (data, size);
+  g_free (data);
+  return g_variant_new ("(u)", mib);
+}
+
+/* try_alloc (u mib) -> (u mib), or TEST_ERROR code ENOMEM when the
+ * allocation fails. */
+static GVariant *
+task_try_alloc (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  guint32 mib;
+  gsize size;
+  guint8 *data;
+
+  if (!check_args (args, "(u)", error))
+    return NULL;
+  g_variant_get (args, "(u)", &mib);
+  size = (gsize) mib * 1024 * 1024;
+  data = g_try_malloc (MAX (size, 1));
+  if (data == NULL)
+    {
+      g_set_error (error, TEST_ERROR, ENOMEM, "could not allocate %u MiB", mib);
+      return NULL;
+    }
+  touch_pages (data, size);
+  g_free (data);
+  return g_variant_new ("(u)", mib);
+}
+
+/* rlimit_as -> (tt soft, hard): the worker's RLIMIT_AS, G_MAXUINT64 for
+ * RLIM_INFINITY. */
+static GVariant *
+task_rlimit_as (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_AS, &rl) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "getrlimit: %s", g_strerror (saved));
+      return NULL;
+    }
+  return g_variant_new ("(tt)",
+                        rl.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64) rl.rlim_cur,
+                        rl.rlim_max == RLIM_INFINITY ? G_MAXUINT64 : (guint64) rl.rlim_max);
+}
+
 /* Declared here for -Wmissing-prototypes; the worker looks it up by name. */
 G_MODULE_EXPORT gboolean proc_module_init (ProcWorker  *worker,
                                            GError     **error);
@@ -436,6 +557,10 @@ proc_module_init (ProcWorker  *worker,
     { "init_fail", task_init_fail },
     { "init_check", task_init_check },
     { "garbage", task_garbage },
+    { "leak", task_leak },
+    { "alloc", task_alloc },
+    { "try_alloc", task_try_alloc },
+    { "rlimit_as", task_rlimit_as },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (tasks); i++)

@@ -457,3 +457,235 @@ test_assert_worker_died (const GError *error,
                  error->message, exit_status);
     }
 }
+
+/* ---- stress tests and process counting ---------------------------------- */
+
+/* Whether this build runs under AddressSanitizer (the tests, the library
+ * and the worker are built alike). */
+gboolean
+test_under_asan (void)
+{
+#ifdef __SANITIZE_ADDRESS__
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+/* How much slower things are expected to be in this build: ASan makes the
+ * suite about 2 to 3 times slower. Deadlines that guard against hangs are
+ * multiplied by it. */
+gint64
+test_slow_factor (void)
+{
+  return test_under_asan () ? 3 : 1;
+}
+
+/* $PROC_STRESS_SCALE (default 1.0) scales the sizes of the stress tests:
+ * 0.1 for a quick run, 5 for a long one. */
+double
+test_stress_scale (void)
+{
+  const char *env = g_getenv ("PROC_STRESS_SCALE");
+  double scale;
+
+  if (env == NULL || *env == '\0')
+    return 1.0;
+  scale = g_ascii_strtod (env, NULL);
+  if (!(scale > 0.0) || scale > 1000.0)
+    g_error ("PROC_STRESS_SCALE=%s is not a number in (0, 1000]", env);
+  return scale;
+}
+
+/* @n scaled by test_stress_scale(), at least 1. */
+guint
+test_stress_size (guint n)
+{
+  double scaled = n * test_stress_scale ();
+
+  return scaled < 1.0 ? 1 : (guint) (scaled + 0.5);
+}
+
+/* $PROC_STRESS_SEED, or a random seed; either way printed, so that a
+ * failing run can be repeated. */
+guint32
+test_stress_seed (void)
+{
+  const char *env = g_getenv ("PROC_STRESS_SEED");
+  guint32 seed;
+
+  if (env != NULL && *env != '\0')
+    seed = (guint32) g_ascii_strtoull (env, NULL, 10);
+  else
+    seed = g_random_int ();
+  g_test_message ("seed %" G_GUINT32_FORMAT " (PROC_STRESS_SEED=%" G_GUINT32_FORMAT
+                  " repeats this run)", seed, seed);
+  return seed;
+}
+
+/* The worker-argv for executors whose processes a test counts: %NULL (the
+ * default worker) except under AddressSanitizer.
+ *
+ * Under AddressSanitizer, a worker that exits runs LeakSanitizer, which
+ * ptrace-stops it; GLib 2.74's pidfd child watch then reports the exit
+ * before the process is reaped (fixed in GLib 2.77.2), leaving a zombie
+ * that the test would count. Workers whose processes are counted therefore
+ * run without leak detection (as in test-resources.c); every other test
+ * keeps it on in the workers. The other ASAN_OPTIONS are kept. */
+const char * const *
+test_counting_worker_argv (void)
+{
+  static char **argv;
+
+  if (!test_under_asan ())
+    return NULL;
+
+  if (argv == NULL)
+    {
+      const char *worker = g_getenv ("PROCEXEC_WORKER");
+      const char *options = g_getenv ("ASAN_OPTIONS");
+
+      g_assert_nonnull (worker);
+      argv = g_new0 (char *, 4);
+      argv[0] = g_strdup ("/usr/bin/env");
+      argv[1] = g_strdup_printf ("ASAN_OPTIONS=%s%sdetect_leaks=0:handle_segv=0",
+                                 options != NULL ? options : "",
+                                 options != NULL && *options != '\0' ? ":" : "");
+      argv[2] = g_strdup (worker);
+    }
+  return (const char * const *) argv;
+}
+
+/* Reads the state letter (R, S, Z, ...) and the parent of process @pid
+ * from /proc/<pid>/stat. FALSE if there is no such process. */
+gboolean
+test_read_proc_stat (GPid  pid,
+                     char *state,
+                     GPid *ppid)
+{
+  char path[64];
+  char *contents = NULL;
+  const char *p;
+  gboolean ok = FALSE;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+
+  /* pid (comm) state ppid ...; comm may hold spaces and parentheses */
+  p = strrchr (contents, ')');
+  if (p != NULL && p[1] == ' ' && p[2] != '\0' && p[3] == ' ')
+    {
+      if (state != NULL)
+        *state = p[2];
+      if (ppid != NULL)
+        *ppid = (GPid) g_ascii_strtoll (p + 4, NULL, 10);
+      ok = TRUE;
+    }
+  g_free (contents);
+  return ok;
+}
+
+/* Whether @pid is a process (running or a zombie) whose parent is this
+ * process. A pid that was reaped and reused by another process is not. */
+gboolean
+test_is_our_child (GPid pid)
+{
+  GPid ppid = 0;
+
+  return test_read_proc_stat (pid, NULL, &ppid) && ppid == getpid ();
+}
+
+/* Polls /proc until @pid is no child of ours any more (it exited and was
+ * reaped), or @timeout_usec passes; returns whether it is gone. */
+gboolean
+test_wait_not_our_child (GPid   pid,
+                         gint64 timeout_usec)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_usec;
+
+  while (test_is_our_child (pid))
+    {
+      if (g_get_monotonic_time () >= deadline)
+        return FALSE;
+      g_usleep (1000); /* a polling interval, not a synchronisation */
+    }
+  return TRUE;
+}
+
+/* Polls /proc until this process has at most @n children (zombies
+ * included), or @timeout_usec passes; returns whether it got there. */
+gboolean
+test_wait_children (guint  n,
+                    gint64 timeout_usec)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_usec;
+
+  while (test_count_children () > n)
+    {
+      if (g_get_monotonic_time () >= deadline)
+        return FALSE;
+      g_usleep (2000); /* a polling interval, not a synchronisation */
+    }
+  return TRUE;
+}
+
+struct _TestWatchdog {
+  GMutex   lock;
+  GCond    cond;
+  gboolean stopped;
+  gint64   deadline;
+  char    *what;
+  GThread *thread;
+};
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  TestWatchdog *watchdog = data;
+
+  g_mutex_lock (&watchdog->lock);
+  while (!watchdog->stopped)
+    if (!g_cond_wait_until (&watchdog->cond, &watchdog->lock, watchdog->deadline))
+      {
+        if (watchdog->stopped)
+          break;
+        /* Fails the test (aborts) with a message instead of hanging until
+         * the harness kills it. */
+        g_error ("watchdog: %s did not finish in time (a deadlock or a lost future?)",
+                 watchdog->what);
+      }
+  g_mutex_unlock (&watchdog->lock);
+  return NULL;
+}
+
+/* Starts a thread that fails the test if test_watchdog_stop() is not
+ * called within @timeout_usec (multiplied by test_slow_factor()). */
+TestWatchdog *
+test_watchdog_start (gint64      timeout_usec,
+                     const char *what)
+{
+  TestWatchdog *watchdog = g_new0 (TestWatchdog, 1);
+
+  g_mutex_init (&watchdog->lock);
+  g_cond_init (&watchdog->cond);
+  watchdog->what = g_strdup (what);
+  watchdog->deadline = g_get_monotonic_time () + timeout_usec * test_slow_factor ();
+  watchdog->thread = g_thread_new ("test-watchdog", watchdog_thread, watchdog);
+  return watchdog;
+}
+
+void
+test_watchdog_stop (TestWatchdog *watchdog)
+{
+  g_mutex_lock (&watchdog->lock);
+  watchdog->stopped = TRUE;
+  g_cond_signal (&watchdog->cond);
+  g_mutex_unlock (&watchdog->lock);
+  g_thread_join (watchdog->thread);
+
+  g_mutex_clear (&watchdog->lock);
+  g_cond_clear (&watchdog->cond);
+  g_free (watchdog->what);
+  g_free (watchdog);
+}

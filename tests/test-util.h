@@ -60,4 +60,30 @@ void          test_assert_worker_died   (const GError *error,
                                          int           signum,
                                          int           exit_status);
 
+/* Helpers of the stress tests (tests/stress/) and of the tests that count
+ * processes. */
+
+gboolean      test_under_asan           (void);
+double        test_stress_scale         (void);
+guint         test_stress_size          (guint         n);
+guint32       test_stress_seed          (void);
+gint64        test_slow_factor          (void);
+
+const char * const *test_counting_worker_argv (void);
+
+gboolean      test_read_proc_stat       (GPid          pid,
+                                         char         *state,
+                                         GPid         *ppid);
+gboolean      test_is_our_child         (GPid          pid);
+gboolean      test_wait_not_our_child   (GPid          pid,
+                                         gint64        timeout_usec);
+gboolean      test_wait_children        (guint         n,
+                                         gint64        timeout_usec);
+
+typedef struct _TestWatchdog TestWatchdog;
+
+TestWatchdog *test_watchdog_start       (gint64        timeout_usec,
+                                         const char   *what);
+void          test_watchdog_stop        (TestWatchdog *watchdog);
+
 G_END_DECLS
