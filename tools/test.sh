@@ -36,6 +36,11 @@ meson compile -C "$builddir"
 step "test $builddir"
 meson test -C "$builddir" --print-errorlogs "${extra_test_args[@]}"
 
+# The C suite under valgrind memcheck (parents; workers are checked by the
+# ASan build below): errors and definite leaks fail it.
+step "test $builddir under valgrind (C suite)"
+meson test -C "$builddir" --setup valgrind --suite unit --print-errorlogs --num-processes 2
+
 # -- 2. AddressSanitizer + UndefinedBehaviorSanitizer --------------------------
 builddir=$build_root/_build-asan
 step "configure $builddir (ASan + UBSan)"
