@@ -709,7 +709,7 @@ gen_malformed (gboolean from_worker)
     /* A sparse memfd costs its sender nothing: refused on both sides. */
     emit_memfd_frame (d, "err-memfd-sparse-tail", prefix, kind, PROC_FRAME_FLAG_MEMFD, 0, 1, 1,
                       spec_memfd (FUZZ_FD_MEMFD, 1 | 2 | 4 | 8, 3, p));
-    emit_memfd_frame (d, from_worker ? "err-memfd-empty" : "ok-memfd-empty", prefix, kind, PROC_FRAME_FLAG_MEMFD, 0, 1, 1,
+    emit_memfd_frame (d, "err-memfd-empty", prefix, kind, PROC_FRAME_FLAG_MEMFD, 0, 1, 1,
                       spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, "", 0, TRUE, NULL, NULL)));
     emit_memfd_frame (d, "err-memfd-unsealed", prefix, kind, PROC_FRAME_FLAG_MEMFD, 0, 1, 1,
                       spec_memfd (FUZZ_FD_MEMFD, 0, 0, p));
