@@ -26,13 +26,17 @@ G_DECLARE_FINAL_TYPE (ProcExecutor, proc_executor, PROC, EXECUTOR, GObject)
 /**
  * ProcMapInputFunc:
  * @user_data: the data given with the function
+ * @error: return location for an error reading the input
  *
  * Produces the argument tuple of the next item of a map, or %NULL when the
- * input is exhausted.
+ * input is exhausted. An error ends the input: the map yields the results
+ * of the items before it, then fails with it.
  *
  * Returns: (transfer full) (nullable): the next argument tuple, or %NULL
+ *   at the end or with @error set
  */
-typedef GVariant *(*ProcMapInputFunc) (gpointer user_data);
+typedef GVariant *(*ProcMapInputFunc) (gpointer   user_data,
+                                       GError   **error);
 
 PROC_AVAILABLE_IN_ALL
 ProcExecutor  *proc_executor_new                   (guint                 max_workers);

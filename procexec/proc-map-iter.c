@@ -149,9 +149,11 @@ proc_map_iter_init (ProcMapIter *self)
   g_queue_init (&self->chunks);
 }
 
-/* The next argument tuple, or NULL at the end of the input. */
+/* The next argument tuple, or NULL at the end of the input, or with
+ * @error set when the input function failed. */
 static GVariant *
-read_input (ProcMapIter *self)
+read_input (ProcMapIter  *self,
+            GError      **error)
 {
   GVariant *item = NULL;
 
@@ -173,9 +175,19 @@ read_input (ProcMapIter *self)
     }
   else if (self->input_func != NULL)
     {
-      item = self->input_func (self->input_data);
+      GError *local_error = NULL;
+
+      item = self->input_func (self->input_data, &local_error);
+      if (item != NULL && local_error != NULL)
+        {
+          g_warning ("A map input function returned an item and set an error; the error wins");
+          g_variant_unref (g_variant_take_ref (item));
+          item = NULL;
+        }
       if (item != NULL)
         g_variant_take_ref (item);  /* (transfer full), maybe floating */
+      else if (local_error != NULL)
+        g_propagate_error (error, local_error);
     }
 
   if (item == NULL)
@@ -184,22 +196,38 @@ read_input (ProcMapIter *self)
   return item;
 }
 
-/* Submits chunks until the look-ahead is full or the input ends. */
+static void
+push_chunk (ProcMapIter *self,
+            ProcFuture  *future,
+            GError      *error)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->future = future;
+  chunk->error = error;
+  g_queue_push_tail (&self->chunks, chunk);
+}
+
+/* Submits chunks until the look-ahead is full or the input ends; a failed
+ * input becomes a chunk that fails with its error, in its place. */
 static void
 refill (ProcMapIter *self)
 {
   while (!self->finished && !self->input_done && self->chunks.length < self->buffersize)
     {
-      Chunk *chunk;
+      GError *input_error = NULL;
+      GError *error = NULL;
+      ProcFuture *future = NULL;
       GVariant *item;
 
       if (self->chunksize == 1)
         {
-          if ((item = read_input (self)) == NULL)
-            break;
-          chunk = g_new0 (Chunk, 1);
-          chunk->future = proc_executor_submit (self->executor, self->task, item, &chunk->error);
-          g_variant_unref (item);
+          if ((item = read_input (self, &input_error)) != NULL)
+            {
+              future = proc_executor_submit (self->executor, self->task, item, &error);
+              g_variant_unref (item);
+              push_chunk (self, future, error);
+            }
         }
       else
         {
@@ -207,23 +235,24 @@ refill (ProcMapIter *self)
           guint n = 0;
 
           g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
-          while (n < self->chunksize && (item = read_input (self)) != NULL)
+          while (n < self->chunksize && (item = read_input (self, &input_error)) != NULL)
             {
               g_variant_builder_add (&builder, "v", item);
               g_variant_unref (item);
               n++;
             }
-          if (n == 0)
+          if (n > 0)
             {
-              g_variant_builder_clear (&builder);
-              break;
+              future = _proc_executor_submit_chunk (self->executor, self->task,
+                                                    g_variant_builder_end (&builder), &error);
+              push_chunk (self, future, error);
             }
-          chunk = g_new0 (Chunk, 1);
-          chunk->future = _proc_executor_submit_chunk (self->executor, self->task,
-                                                       g_variant_builder_end (&builder),
-                                                       &chunk->error);
+          else
+            g_variant_builder_clear (&builder);
         }
-      g_queue_push_tail (&self->chunks, chunk);
+
+      if (input_error != NULL)
+        push_chunk (self, NULL, input_error);
     }
 }
 

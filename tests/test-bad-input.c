@@ -81,7 +81,8 @@ never_called_task (ProcTask  *task,
 }
 
 static GVariant *
-end_of_input (gpointer user_data)
+end_of_input (gpointer   user_data,
+              GError   **error)
 {
   return NULL;
 }
@@ -680,7 +681,8 @@ test_invalid_options (void)
 static int n_func_calls;
 
 static GVariant *
-non_tuple_after_one (gpointer user_data)
+non_tuple_after_one (gpointer   user_data,
+                     GError   **error)
 {
   switch (n_func_calls++)
     {

@@ -140,7 +140,8 @@ typedef struct {
 } Counter;
 
 static GVariant *
-counting_input (gpointer user_data)
+counting_input (gpointer   user_data,
+                GError   **error)
 {
   Counter *counter = user_data;
   gint n = g_atomic_int_add (&counter->pulled, 1);
@@ -156,6 +157,68 @@ counter_destroy (gpointer user_data)
   Counter *counter = user_data;
 
   g_atomic_int_inc (&counter->destroyed);
+}
+
+/* Fails when asked for item number `limit`. */
+static GVariant *
+failing_input (gpointer   user_data,
+               GError   **error)
+{
+  Counter *counter = user_data;
+  gint n = g_atomic_int_add (&counter->pulled, 1);
+
+  if (n == counter->limit)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "input %d is unreadable", n);
+      return NULL;
+    }
+  g_assert_cmpint (n, <, counter->limit);
+  return g_variant_new ("(i)", (gint32) n);
+}
+
+/* An input function's error ends the map in its place: the results before
+ * it, then the error; the function is not called again. */
+static void
+check_map_func_error (guint chunksize)
+{
+  ProcExecutor *executor = test_executor_new (2, NULL);
+  Counter counter = { 0, 11, 0 };
+  GError *error = NULL;
+  GVariant *result = NULL;
+  ProcMapIter *iter;
+  gint32 expected = 0;
+
+  iter = proc_executor_map_func (executor, "echo", failing_input, &counter, counter_destroy,
+                                 chunksize, 2, TEST_TIMEOUT_USEC, &error);
+  g_assert_no_error (error);
+  while (proc_map_iter_next (iter, &result, &error))
+    {
+      gint32 value;
+
+      g_variant_get (result, "(i)", &value);
+      g_assert_cmpint (value, ==, expected);
+      g_clear_pointer (&result, g_variant_unref);
+      expected++;
+    }
+  g_assert_cmpint (expected, ==, 11);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, "input 11 is unreadable");
+  g_clear_error (&error);
+  g_assert_cmpint (g_atomic_int_get (&counter.pulled), ==, 12);
+  g_assert_cmpint (g_atomic_int_get (&counter.destroyed), ==, 1);
+
+  g_assert_false (proc_map_iter_next (iter, &result, &error));
+  g_assert_no_error (error);
+  g_object_unref (iter);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
+static void
+test_map_func_error (void)
+{
+  check_map_func_error (1);
+  check_map_func_error (4);
 }
 
 typedef struct {
@@ -515,6 +578,7 @@ main (int   argc,
   g_test_add_func ("/map/empty", test_map_empty);
   g_test_add_func ("/map/lookahead", test_map_lookahead);
   g_test_add_func ("/map/func-finite", test_map_func_finite);
+  g_test_add_func ("/map/func-error", test_map_func_error);
   g_test_add_func ("/map/timeout", test_map_timeout);
   g_test_add_func ("/map/error", test_map_error);
   g_test_add_func ("/map/invalid", test_map_invalid);

@@ -80,7 +80,7 @@ DELEGATES = [
     '[CCode (cheader_filename = "procexec.h", instance_pos = 1.9)]\n'
     '\tpublic delegate void FutureDoneFunc (Procexec.Future future);',
     '[CCode (cheader_filename = "procexec.h", instance_pos = 0.9)]\n'
-    '\tpublic delegate GLib.Variant? MapInputFunc ();',
+    '\tpublic delegate GLib.Variant? MapInputFunc () throws GLib.Error;',
 ]
 
 ERROR_CODES = ['FAILED', 'SHUTDOWN', 'BROKEN', 'WORKER_DIED', 'TASK_TIMEOUT',
