@@ -67,7 +67,9 @@ def main():
             out["rows"].append({"row": title, "workload": workload, "metric": metric,
                                 "unit": unit, "pool": pool, **s, "ratio_to_cpython": ratio})
             rtxt = f"{ratio:8.2f}x" if ratio is not None else ""
-            print(f"{title:42} {POOL_NAMES[pool]:30} {s['median']:12.2f} {s['min']:12.2f} {s['max']:12.2f}  {rtxt} ({unit})")
+            prec = 4 if unit == "s" else 2
+            print(f"{title:42} {POOL_NAMES[pool]:30} {s['median']:12.{prec}f} {s['min']:12.{prec}f} "
+                  f"{s['max']:12.{prec}f}  {rtxt} ({unit})")
 
     floor = runs.get(("floor", "pingpong"))
     if floor:
