@@ -39,7 +39,8 @@ consume_error (const char *domain,
   g_error_free (error);
 }
 
-/* ProcMapIter's take_chunk() and proc_map_iter_next() on a CHUNK_RESULT. */
+/* The I/O thread's check and ProcMapIter's take_chunk() and
+ * proc_map_iter_next() on a CHUNK_RESULT. */
 static void
 consume_chunk_result (GVariant *value)
 {
@@ -49,25 +50,24 @@ consume_chunk_result (GVariant *value)
   gint code;
   gsize n;
 
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE ("(tavbsis)")))
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE ("(tvbsis)")))
     return;
-  results = g_variant_get_child_value (value, 1);
-  g_variant_get_child (value, 2, "b", &failed);
-  g_variant_get_child (value, 3, "&s", &domain);
-  g_variant_get_child (value, 4, "i", &code);
-  g_variant_get_child (value, 5, "&s", &message);
+  g_variant_get (value, "(tvb&si&s)", NULL, &results, &failed, &domain, &code, &message);
+  if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+    {
+      g_variant_unref (results);
+      return;
+    }
   if (failed)
     consume_error (domain, code, message);
 
   n = g_variant_n_children (results);
   for (gsize i = 0; i < n; i++)
     {
-      GVariant *boxed = g_variant_get_child_value (results, i);
-      GVariant *item = g_variant_get_variant (boxed);
+      GVariant *item = proc_item_array_get (results, i);
 
       fuzz_consume_value (item);
       g_variant_unref (item);
-      g_variant_unref (boxed);
     }
   g_variant_unref (results);
 }

@@ -92,16 +92,14 @@ worker_consume (FuzzConsumer *consumer,
 
         g_variant_get_child (payload, 0, "t", &id);
         g_variant_get_child (payload, 1, "&s", &name);
-        args = g_variant_get_child_value (payload, 2);
-        n = g_variant_n_children (args);
+        g_variant_get_child (payload, 2, "v", &args);
+        n = g_variant_is_of_type (args, G_VARIANT_TYPE_ARRAY) ? g_variant_n_children (args) : 0;
         for (gsize i = 0; i < n; i++)
           {
-            GVariant *boxed = g_variant_get_child_value (args, i);
-            GVariant *inner = g_variant_get_variant (boxed);
+            GVariant *inner = proc_item_array_get (args, i);
 
             consume_task_call (consumer, name, inner);
             g_variant_unref (inner);
-            g_variant_unref (boxed);
           }
         g_variant_unref (args);
       }

@@ -492,7 +492,7 @@ gen_parent (void)
   Capture c;
   GVariantBuilder items;
 
-  one (d, "ok-ready", PROC_MSG_READY, g_variant_new ("(u)", 1), NULL);
+  one (d, "ok-ready", PROC_MSG_READY, g_variant_new ("(u)", PROC_PROTOCOL_VERSION), NULL);
   one (d, "ok-init-failed", PROC_MSG_INIT_FAILED,
        g_variant_new ("(sis)", "g-io-error-quark", 1, "the module could not be loaded"), NULL);
   one (d, "ok-result-unit", PROC_MSG_RESULT, g_variant_new ("(tv)", 1, g_variant_new ("()")), NULL);
@@ -507,16 +507,17 @@ gen_parent (void)
        g_variant_new ("(tsis)", 5, "a-domain-nobody-registered-quark", -7, "?"), NULL);
   one (d, "ok-error-empty-domain", PROC_MSG_ERROR, g_variant_new ("(tsis)", 5, "", 0, ""), NULL);
 
+  /* Results of differing types are boxed (av), results of one type not. */
   g_variant_builder_init (&items, G_VARIANT_TYPE ("av"));
   g_variant_builder_add (&items, "v", g_variant_new ("(u)", 1));
   g_variant_builder_add (&items, "v", g_variant_new ("(s)", "two"));
   g_variant_builder_add (&items, "v", g_variant_new ("()"));
   one (d, "ok-chunk-result", PROC_MSG_CHUNK_RESULT,
-       g_variant_new ("(tavbsis)", 9, &items, FALSE, "", 0, ""), NULL);
-  g_variant_builder_init (&items, G_VARIANT_TYPE ("av"));
-  g_variant_builder_add (&items, "v", g_variant_new ("(u)", 1));
+       g_variant_new ("(tvbsis)", 9, g_variant_builder_end (&items), FALSE, "", 0, ""), NULL);
+  one (d, "ok-chunk-result-one-type", PROC_MSG_CHUNK_RESULT,
+       g_variant_new ("(tvbsis)", 9, g_variant_new_parsed ("[(1,), (2,), (3,)]"), FALSE, "", 0, ""), NULL);
   one (d, "ok-chunk-result-failed", PROC_MSG_CHUNK_RESULT,
-       g_variant_new ("(tavbsis)", 9, &items, TRUE, "g-io-error-quark", 19, "cancelled"), NULL);
+       g_variant_new ("(tvbsis)", 9, g_variant_new_parsed ("[(uint32 1,)]"), TRUE, "g-io-error-quark", 19, "cancelled"), NULL);
 
   one (d, "ok-progress", PROC_MSG_PROGRESS, g_variant_new ("(tdmv)", 4, 0.5, NULL), NULL);
   one (d, "ok-progress-detail", PROC_MSG_PROGRESS,
@@ -524,13 +525,12 @@ gen_parent (void)
   one (d, "ok-reclaimed", PROC_MSG_RECLAIMED, g_variant_new ("(t)", 11), NULL);
 
   capture_begin (&c);
-  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", 1), NULL);
+  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", PROC_PROTOCOL_VERSION), NULL);
   queue (&c, PROC_MSG_PROGRESS, g_variant_new ("(tdmv)", 1, 0.1, NULL), NULL);
   queue (&c, PROC_MSG_RESULT, g_variant_new ("(tv)", 1, g_variant_new ("(u)", 1)), NULL);
   queue (&c, PROC_MSG_ERROR, g_variant_new ("(tsis)", 2, "g-io-error-quark", 0, "x"), NULL);
-  g_variant_builder_init (&items, G_VARIANT_TYPE ("av"));
-  g_variant_builder_add (&items, "v", g_variant_new ("(i)", -1));
-  queue (&c, PROC_MSG_CHUNK_RESULT, g_variant_new ("(tavbsis)", 3, &items, FALSE, "", 0, ""), NULL);
+  queue (&c, PROC_MSG_CHUNK_RESULT,
+         g_variant_new ("(tvbsis)", 3, g_variant_new_parsed ("[(-1,)]"), FALSE, "", 0, ""), NULL);
   queue (&c, PROC_MSG_RECLAIMED, g_variant_new ("(t)", 4), NULL);
   capture_end (&c, d, "ok-session");
 
@@ -556,10 +556,13 @@ gen_worker (void)
   capture_begin (&c);
   queue (&c, PROC_MSG_HELLO, hello (PROC_PROTOCOL_VERSION, FALSE), NULL);
   queue (&c, PROC_MSG_RUN, g_variant_new ("(tsv)", 1, "echo", g_variant_new ("(u)", 1)), NULL);
+  queue (&c, PROC_MSG_RUN_CHUNK,
+         g_variant_new ("(tsv)", 2, "square", g_variant_new_parsed ("[(int64 1,), (2,)]")), NULL);
   g_variant_builder_init (&items, G_VARIANT_TYPE ("av"));
-  g_variant_builder_add (&items, "v", g_variant_new ("(x)", 1));
-  g_variant_builder_add (&items, "v", g_variant_new ("(x)", 2));
-  queue (&c, PROC_MSG_RUN_CHUNK, g_variant_new ("(tsav)", 2, "square", &items), NULL);
+  g_variant_builder_add (&items, "v", g_variant_new ("(x)", 3));
+  g_variant_builder_add (&items, "v", g_variant_new ("(s)", "four"));
+  queue (&c, PROC_MSG_RUN_CHUNK,
+         g_variant_new ("(tsv)", 5, "square", g_variant_builder_end (&items)), NULL);
   queue (&c, PROC_MSG_RUN, g_variant_new ("(tsv)", 3, "nested", g_variant_new ("(@a{sv})", nested_value ())), NULL);
   queue (&c, PROC_MSG_RUN, g_variant_new ("(tsv)", 4, "not-a-tuple", g_variant_new_int32 (5)), NULL);
   queue (&c, PROC_MSG_CANCEL, g_variant_new ("(t)", 1), NULL);
@@ -580,7 +583,7 @@ gen_worker (void)
 
   /* Frames that decode, but the worker dies for them. */
   one (d, "reject-no-hello", PROC_MSG_RUN, g_variant_new ("(tsv)", 1, "echo", g_variant_new ("()")), NULL);
-  one (d, "reject-hello-version", PROC_MSG_HELLO, hello (2, FALSE), NULL);
+  one (d, "reject-hello-version", PROC_MSG_HELLO, hello (PROC_PROTOCOL_VERSION + 1, FALSE), NULL);
   capture_begin (&c);
   queue (&c, PROC_MSG_HELLO, hello (PROC_PROTOCOL_VERSION, FALSE), NULL);
   queue (&c, PROC_MSG_HELLO, hello (PROC_PROTOCOL_VERSION, FALSE), NULL);
@@ -595,7 +598,7 @@ gen_malformed (gboolean from_worker)
   const char *d = from_worker ? "parent" : "worker";
   /* A first frame that is right, then the one that is not. */
   guint8 first_kind = from_worker ? PROC_MSG_READY : PROC_MSG_HELLO;
-  GVariant *first = from_worker ? g_variant_new ("(u)", 1) : hello (PROC_PROTOCOL_VERSION, FALSE);
+  GVariant *first = from_worker ? g_variant_new ("(u)", PROC_PROTOCOL_VERSION) : hello (PROC_PROTOCOL_VERSION, FALSE);
   guint8 kind = from_worker ? PROC_MSG_RESULT : PROC_MSG_RUN;
   GVariant *payload = from_worker
     ? g_variant_new ("(tv)", 1, g_variant_new ("(s)", "value"))
@@ -757,10 +760,10 @@ gen_parent_rejects (void)
   const char *d = "parent";
   Capture c;
 
-  one (d, "reject-ready-version", PROC_MSG_READY, g_variant_new ("(u)", 2), NULL);
+  one (d, "reject-ready-version", PROC_MSG_READY, g_variant_new ("(u)", PROC_PROTOCOL_VERSION + 1), NULL);
   capture_begin (&c);
-  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", 1), NULL);
-  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", 1), NULL);
+  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", PROC_PROTOCOL_VERSION), NULL);
+  queue (&c, PROC_MSG_READY, g_variant_new ("(u)", PROC_PROTOCOL_VERSION), NULL);
   capture_end (&c, d, "reject-ready-twice");
   one (d, "reject-progress-nan", PROC_MSG_PROGRESS, g_variant_new ("(tdmv)", 1, NAN, NULL), NULL);
   one (d, "reject-progress-infinite", PROC_MSG_PROGRESS, g_variant_new ("(tdmv)", 1, -INFINITY, NULL), NULL);

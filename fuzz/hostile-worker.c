@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "fuzz-common.h"
+#include "proc-protocol-private.h"
 
 #define KIND_HELLO     1
 #define KIND_RUN       2
@@ -141,7 +142,7 @@ main (int argc, char **argv)
   int fd, marker_fd;
   char pid_line[32];
   guint8 buf[256];
-  static const guint8 ready[16] = { 4, 0, 0, 0, KIND_READY, 0, 0, 0,  1, 0, 0, 0, 0, 0, 0, 0 };
+  static const guint8 ready[16] = { 4, 0, 0, 0, KIND_READY, 0, 0, 0,  PROC_PROTOCOL_VERSION, 0, 0, 0, 0, 0, 0, 0 };
 
   if (argc < 5)
     {
@@ -190,7 +191,7 @@ main (int argc, char **argv)
     }
 
   fuzz_input_open (&input, (const guint8 *) contents, size);
-  /* After our own READY, a leading READY (version 1) of the file would only
+  /* After our own READY, a leading READY of the file would only
    * be a second one: drop it, and send what follows. */
   if (after_run && input.stream_len >= sizeof ready &&
       memcmp (input.stream, ready, 12) == 0)

@@ -48,6 +48,7 @@ struct _ProcMapIter {
   gint64             deadline;        /* monotonic; -1: none */
 
   GVariant          *inputs;          /* array form */
+  GBytes            *input_bytes;     /* its bytes, when its items have one size */
   gsize              n_inputs;
   gsize              next_input;
   ProcMapInputFunc   input_func;      /* function form */
@@ -80,6 +81,7 @@ release_input (ProcMapIter *self)
 {
   self->input_done = TRUE;
   g_clear_pointer (&self->inputs, g_variant_unref);
+  g_clear_pointer (&self->input_bytes, g_bytes_unref);
   if (self->input_destroy)
     self->input_destroy (self->input_data);
   self->input_destroy = NULL;
@@ -208,6 +210,66 @@ push_chunk (ProcMapIter *self,
   g_queue_push_tail (&self->chunks, chunk);
 }
 
+/* The next @self->chunksize items (fewer at the end) as one array (see
+ * proc_item_array_new()), or NULL when there are none. An input function
+ * that fails sets @input_error after the items it gave before. */
+static GVariant *
+next_chunk (ProcMapIter  *self,
+            GError      **input_error)
+{
+  g_autoptr(GPtrArray) items = NULL;
+  GVariant *item;
+  GVariant *chunk;
+
+  if (self->input_done)
+    return NULL;
+
+  if (self->inputs != NULL)
+    {
+      gsize n = MIN (self->chunksize, self->n_inputs - self->next_input);
+      gsize first = self->next_input;
+
+      if (n == 0)
+        {
+          release_input (self);
+          return NULL;
+        }
+      self->next_input += n;
+
+      if (self->input_bytes != NULL)
+        {
+          /* Items of one size: the chunk is a slice of the input's bytes,
+           * neither copied nor taken apart here. */
+          gsize item_size = g_bytes_get_size (self->input_bytes) / self->n_inputs;
+          g_autoptr(GBytes) slice = g_bytes_new_from_bytes (self->input_bytes,
+                                                            first * item_size,
+                                                            n * item_size);
+          chunk = g_variant_new_from_bytes (g_variant_get_type (self->inputs), slice, FALSE);
+        }
+      else
+        {
+          g_autofree GVariant **children = g_new (GVariant *, n);
+
+          for (gsize i = 0; i < n; i++)
+            children[i] = g_variant_get_child_value (self->inputs, first + i);
+          chunk = g_variant_new_array (g_variant_type_element (g_variant_get_type (self->inputs)),
+                                       children, n);
+          for (gsize i = 0; i < n; i++)
+            g_variant_unref (children[i]);
+        }
+      if (self->next_input == self->n_inputs)
+        release_input (self);
+      return chunk;
+    }
+
+  items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  while (items->len < self->chunksize && (item = read_input (self, input_error)) != NULL)
+    g_ptr_array_add (items, item);
+  if (items->len == 0)
+    return NULL;
+  return proc_item_array_new ((GVariant **) items->pdata, items->len);
+}
+
 /* Submits chunks until the look-ahead is full or the input ends; a failed
  * input becomes a chunk that fails with its error, in its place. */
 static void
@@ -217,38 +279,22 @@ refill (ProcMapIter *self)
     {
       GError *input_error = NULL;
       GError *error = NULL;
-      ProcFuture *future = NULL;
-      GVariant *item;
+      ProcFuture *future;
+      GVariant *items;
 
       if (self->chunksize == 1)
         {
-          if ((item = read_input (self, &input_error)) != NULL)
+          if ((items = read_input (self, &input_error)) != NULL)
             {
-              future = proc_executor_submit (self->executor, self->task, item, &error);
-              g_variant_unref (item);
+              future = proc_executor_submit (self->executor, self->task, items, &error);
+              g_variant_unref (items);
               push_chunk (self, future, error);
             }
         }
-      else
+      else if ((items = next_chunk (self, &input_error)) != NULL)
         {
-          GVariantBuilder builder;
-          guint n = 0;
-
-          g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
-          while (n < self->chunksize && (item = read_input (self, &input_error)) != NULL)
-            {
-              g_variant_builder_add (&builder, "v", item);
-              g_variant_unref (item);
-              n++;
-            }
-          if (n > 0)
-            {
-              future = _proc_executor_submit_chunk (self->executor, self->task,
-                                                    g_variant_builder_end (&builder), &error);
-              push_chunk (self, future, error);
-            }
-          else
-            g_variant_builder_clear (&builder);
+          future = _proc_executor_submit_chunk (self->executor, self->task, items, &error);
+          push_chunk (self, future, error);
         }
 
       if (input_error != NULL)
@@ -300,6 +346,9 @@ _proc_map_iter_new (ProcExecutor     *executor,
     {
       self->inputs = g_variant_ref (inputs);
       self->n_inputs = g_variant_n_children (inputs);
+      if (self->n_inputs > 0 &&
+          proc_type_is_fixed_size (g_variant_type_element (g_variant_get_type (inputs))))
+        self->input_bytes = g_variant_get_data_as_bytes (inputs);
     }
   self->input_func = input_func;
   self->input_data = user_data;
@@ -328,27 +377,23 @@ take_chunk (ProcMapIter *self)
   value = proc_future_result (chunk->future, 0, &error);
   if (value == NULL)
     self->error = error;
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(tavbsis)")))
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(tvbsis)")))
     {
       gboolean failed;
       const char *domain, *message;
       gint code;
 
-      self->results = g_variant_get_child_value (value, 1);
+      /* The I/O thread made sure the results are an array. */
+      g_variant_get (value, "(tvb&si&s)", NULL, &self->results, &failed, &domain, &code, &message);
       self->result_pos = 0;
-      g_variant_get_child (value, 2, "b", &failed);
-      g_variant_get_child (value, 3, "&s", &domain);
-      g_variant_get_child (value, 4, "i", &code);
-      g_variant_get_child (value, 5, "&s", &message);
       if (failed)
         self->error = proc_error_from_wire (domain, code, message);
       g_variant_unref (value);
     }
   else
     {
-      /* A single item: box it as a one-element array. */
-      self->results = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                                               (GVariant *[]) { g_variant_new_variant (value) }, 1));
+      /* A single item: a one-element array. */
+      self->results = g_variant_ref_sink (g_variant_new_array (NULL, &value, 1));
       self->result_pos = 0;
       g_variant_unref (value);
     }
@@ -380,8 +425,7 @@ step (ProcMapIter  *self,
         {
           if (self->result_pos < g_variant_n_children (self->results))
             {
-              g_autoptr(GVariant) boxed = g_variant_get_child_value (self->results, self->result_pos++);
-              *item = g_variant_get_variant (boxed);
+              *item = proc_item_array_get (self->results, self->result_pos++);
               return STEP_ITEM;
             }
           g_clear_pointer (&self->results, g_variant_unref);

@@ -1204,6 +1204,20 @@ worker_handle_frame (Worker    *w,
           worker_protocol_error (w, "CHUNK_RESULT for a single task");
           return;
         }
+      {
+        g_autoptr(GVariant) boxed = g_variant_get_child_value (frame->payload, 1);
+        g_autoptr(GVariant) results = g_variant_get_variant (boxed);
+
+        if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+          {
+            fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
+                                              "Worker %d answered a chunk with “%s”, not an array",
+                                              (int) w->pid, g_variant_get_type_string (results)));
+            g_object_unref (future);
+            worker_protocol_error (w, "CHUNK_RESULT without an array");
+            return;
+          }
+      }
       _proc_future_complete (future, g_variant_ref (frame->payload), NULL);
       g_object_unref (future);
       break;
@@ -1489,16 +1503,8 @@ worker_send (Worker     *w,
   /* Built without format strings: this runs once per task. */
   fields[0] = g_variant_new_uint64 (future->id);
   fields[1] = g_variant_new_string (future->task_name);
-  if (future->is_chunk)
-    {
-      kind = PROC_MSG_RUN_CHUNK;
-      fields[2] = future->args;
-    }
-  else
-    {
-      kind = PROC_MSG_RUN;
-      fields[2] = g_variant_new_variant (future->args);
-    }
+  kind = future->is_chunk ? PROC_MSG_RUN_CHUNK : PROC_MSG_RUN;
+  fields[2] = g_variant_new_variant (future->args);
   payload = g_variant_new_tuple (fields, 3);
 
   if (!proc_channel_queue (w->channel, kind, payload, future->fd_list, &error))

@@ -9,7 +9,7 @@
 
 G_BEGIN_DECLS
 
-#define PROC_PROTOCOL_VERSION 1
+#define PROC_PROTOCOL_VERSION 2
 
 /* Environment variable naming the channel fd of a worker process. */
 #define PROC_CHANNEL_FD_ENV "PROCEXEC_CHANNEL_FD"
@@ -20,7 +20,7 @@ typedef enum {
   /* parent → worker */
   PROC_MSG_HELLO        = 1,   /* (u version, aay module paths, ms initializer, v initargs) */
   PROC_MSG_RUN          = 2,   /* (t id, s task, v args)                              */
-  PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, av items)                            */
+  PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, v items: an array of tuples, or av)  */
   PROC_MSG_CANCEL       = 4,   /* (t id)                                               */
   PROC_MSG_EXIT         = 5,   /* ()  finish what was sent, then exit                  */
   PROC_MSG_RECLAIM      = 6,   /* (t id)  give the task back if it has not started     */
@@ -30,7 +30,8 @@ typedef enum {
   PROC_MSG_INIT_FAILED  = 17,  /* (s domain, i code, s message)                        */
   PROC_MSG_RESULT       = 18,  /* (t id, v result)                                     */
   PROC_MSG_ERROR        = 19,  /* (t id, s domain, i code, s message)                  */
-  PROC_MSG_CHUNK_RESULT = 20,  /* (t id, av results, b failed, s domain, i code, s message) */
+  PROC_MSG_CHUNK_RESULT = 20,  /* (t id, v results: an array, av when their types differ,
+                                   b failed, s domain, i code, s message) */
   PROC_MSG_PROGRESS     = 21,  /* (t id, d fraction, mv detail)                        */
   PROC_MSG_RECLAIMED    = 22,  /* (t id)  the task was dropped unstarted                */
 } ProcMessageKind;
@@ -39,6 +40,14 @@ const GVariantType *proc_message_type          (guint8        kind);
 gboolean            proc_message_kind_is_valid (guint8        kind,
                                                 gboolean      from_worker);
 const char         *proc_message_kind_name     (guint8        kind);
+
+/* Chunks of map items and their results travel as one array: `aT` when
+ * every item has the type T, so that no item is boxed, else `av`. */
+GVariant           *proc_item_array_new        (GVariant    **items,
+                                                gsize         n_items);
+GVariant           *proc_item_array_get        (GVariant     *array,
+                                                gsize         index);
+gboolean            proc_type_is_fixed_size    (const GVariantType *type);
 
 /* Errors travel as (domain, code, message); these keep the domain intact
  * without letting a hostile worker intern an unbounded number of quarks. */

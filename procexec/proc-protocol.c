@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "proc-enums.h"
 #include "proc-protocol-private.h"
 
@@ -19,7 +21,7 @@ proc_message_type (guint8 kind)
     {
     case PROC_MSG_HELLO:        return G_VARIANT_TYPE ("(uaaymsv)");
     case PROC_MSG_RUN:          return G_VARIANT_TYPE ("(tsv)");
-    case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsav)");
+    case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsv)");
     case PROC_MSG_CANCEL:       return G_VARIANT_TYPE ("(t)");
     case PROC_MSG_EXIT:         return G_VARIANT_TYPE_UNIT;
     case PROC_MSG_RECLAIM:      return G_VARIANT_TYPE ("(t)");
@@ -27,7 +29,7 @@ proc_message_type (guint8 kind)
     case PROC_MSG_INIT_FAILED:  return G_VARIANT_TYPE ("(sis)");
     case PROC_MSG_RESULT:       return G_VARIANT_TYPE ("(tv)");
     case PROC_MSG_ERROR:        return G_VARIANT_TYPE ("(tsis)");
-    case PROC_MSG_CHUNK_RESULT: return G_VARIANT_TYPE ("(tavbsis)");
+    case PROC_MSG_CHUNK_RESULT: return G_VARIANT_TYPE ("(tvbsis)");
     case PROC_MSG_PROGRESS:     return G_VARIANT_TYPE ("(tdmv)");
     case PROC_MSG_RECLAIMED:    return G_VARIANT_TYPE ("(t)");
     default:                    return NULL;
@@ -63,6 +65,56 @@ proc_message_kind_name (guint8 kind)
     case PROC_MSG_RECLAIMED:    return "RECLAIMED";
     default:                    return "unknown";
     }
+}
+
+/* Returns a new floating array of @items (which keep their references). */
+GVariant *
+proc_item_array_new (GVariant **items,
+                     gsize      n_items)
+{
+  g_autofree GVariant **boxed = NULL;
+  gboolean same_type = n_items > 0;
+
+  for (gsize i = 1; i < n_items && same_type; i++)
+    same_type = g_variant_type_equal (g_variant_get_type (items[i]),
+                                      g_variant_get_type (items[0]));
+  if (same_type)
+    return g_variant_new_array (NULL, items, n_items);
+
+  boxed = g_new (GVariant *, n_items);
+  for (gsize i = 0; i < n_items; i++)
+    boxed[i] = g_variant_new_variant (items[i]);
+  return g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n_items);
+}
+
+/* Item @index of an item array, unboxed when the array is `av`. */
+GVariant *
+proc_item_array_get (GVariant *array,
+                     gsize     index)
+{
+  GVariant *item = g_variant_get_child_value (array, index);
+
+  if (g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *inner = g_variant_get_variant (item);
+      g_variant_unref (item);
+      item = inner;
+    }
+  return item;
+}
+
+/* Whether every value of @type has the same size: then a run of items of
+ * an array of @type is a slice of its bytes. */
+gboolean
+proc_type_is_fixed_size (const GVariantType *type)
+{
+  const char *s = (const char *) type;
+  gsize len = g_variant_type_get_string_length (type);
+
+  for (gsize i = 0; i < len; i++)
+    if (strchr ("bynqiuxthd(){}", s[i]) == NULL)
+      return FALSE;
+  return TRUE;
 }
 
 void

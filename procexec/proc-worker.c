@@ -841,28 +841,34 @@ run_item (ProcWorker   *self,
       /* One task object and one lookup for the whole chunk. */
       TaskEntry *entry = lookup_task (self, name, &error);
       ProcTask *task = prepare_task (self, item->id, name, cancellable, item->fds);
-      gsize n = g_variant_n_children (args);
+      g_autoptr(GVariant) items = g_variant_get_variant (args);
+      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+      gsize n = 0;
       const char *domain = "", *message = "";
       gint code = 0;
-      GVariantBuilder results;
       GVariant *reply[6];
 
-      g_variant_builder_init (&results, G_VARIANT_TYPE ("av"));
+      if (error == NULL && !g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY))
+        g_set_error (&error, PROC_ERROR, PROC_ERROR_PROTOCOL,
+                     "The items of a chunk must be an array, not “%s”",
+                     g_variant_get_type_string (items));
+      else if (error == NULL)
+        n = g_variant_n_children (items);
       for (gsize i = 0; i < n && error == NULL; i++)
         {
-          g_autoptr(GVariant) boxed = g_variant_get_child_value (args, i);
-          g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
-          g_autoptr(GVariant) result = call_task (entry, task, name, inner, &error);
+          g_autoptr(GVariant) args_i = proc_item_array_get (items, i);
+          GVariant *result = call_task (entry, task, name, args_i, &error);
 
           if (result != NULL)
-            g_variant_builder_add_value (&results, g_variant_new_variant (result));
+            g_ptr_array_add (results, result);
         }
       if (error != NULL)
         proc_error_to_wire (error, &domain, &code, &message);
 
       *kind = PROC_MSG_CHUNK_RESULT;
       reply[0] = g_variant_new_uint64 (item->id);
-      reply[1] = g_variant_builder_end (&results);
+      reply[1] = g_variant_new_variant (proc_item_array_new ((GVariant **) results->pdata,
+                                                             results->len));
       reply[2] = g_variant_new_boolean (error != NULL);
       reply[3] = g_variant_new_string (domain);
       reply[4] = g_variant_new_int32 (code);

@@ -352,6 +352,76 @@ test_map_func_finite (void)
   g_assert_cmpint (g_atomic_int_get (&counter.destroyed), ==, 1);
 }
 
+/* Maps @inputs through "echo" and checks that the results are the inputs,
+ * in order, with their types. */
+static void
+check_map_echo (ProcExecutor *executor,
+                GVariant     *inputs,
+                guint         chunksize)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (inputs);
+  gsize n = g_variant_n_children (owned);
+  GError *error = NULL;
+  GVariant *result = NULL;
+  ProcMapIter *iter;
+  gsize i = 0;
+
+  iter = proc_executor_map (executor, "echo", g_variant_ref (owned), chunksize, 0,
+                            TEST_TIMEOUT_USEC, &error);
+  g_assert_no_error (error);
+  while (proc_map_iter_next (iter, &result, &error))
+    {
+      g_autoptr(GVariant) expected = g_variant_get_child_value (owned, i);
+
+      if (g_variant_is_of_type (expected, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *inner = g_variant_get_variant (expected);
+          g_variant_unref (expected);
+          expected = inner;
+        }
+      g_assert_cmpvariant (result, expected);
+      g_variant_unref (result);
+      i++;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpuint (i, ==, n);
+  g_object_unref (iter);
+}
+
+/* A chunk travels as a slice of the input when its items have one size, as
+ * an array of them when they have one type, boxed when their types differ;
+ * so do the results. Each comes back intact, whatever the chunk size. */
+static void
+test_map_item_types (void)
+{
+  ProcExecutor *executor = test_executor_new (2, NULL);
+  const guint chunksizes[] = { 1, 2, 3, 64 };
+
+  for (guint c = 0; c < G_N_ELEMENTS (chunksizes); c++)
+    {
+      guint chunksize = chunksizes[c];
+
+      /* Fixed-size items: slices of the input's bytes. */
+      check_map_echo (executor,
+                      g_variant_new_parsed ("[(1, true, 2.5), (-2, false, 0.0), (3, true, -1.0),"
+                                            " (4, false, 1e10), (5, true, 7.0)]"),
+                      chunksize);
+      /* Items of one type but not one size. */
+      check_map_echo (executor,
+                      g_variant_new_parsed ("[('a', [1]), ('', @ai []), ('ccc', [3, 4, 5]),"
+                                            " ('dddd', [6]), ('e', @ai [])]"),
+                      chunksize);
+      /* Items of differing types, and so results of differing types. */
+      check_map_echo (executor,
+                      g_variant_new_parsed ("[<(1,)>, <('two',)>, <(3, 4)>, <@() ()>,"
+                                            " <(byte 5,)>, <('six',)>, <(7,)>]"),
+                      chunksize);
+    }
+
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
 /* The map timeout is a deadline: next() past it fails with TIMED_OUT, long
  * before the tasks would have ended. */
 static void
@@ -577,6 +647,7 @@ main (int   argc,
   g_test_add_func ("/map/order-uneven", test_map_order_uneven);
   g_test_add_func ("/map/empty", test_map_empty);
   g_test_add_func ("/map/lookahead", test_map_lookahead);
+  g_test_add_func ("/map/item-types", test_map_item_types);
   g_test_add_func ("/map/func-finite", test_map_func_finite);
   g_test_add_func ("/map/func-error", test_map_func_error);
   g_test_add_func ("/map/timeout", test_map_timeout);
