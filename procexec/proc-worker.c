@@ -38,6 +38,10 @@
 #define ORPHAN_GRACE_USEC  (200 * 1000)
 /* How long a task runs before the reader thread watches the channel. */
 #define TAKEOVER_USEC      (20 * 1000)
+/* For this long after a task, the reader thread looks for the next one
+ * every TAKEOVER_USEC instead of being woken by its start: a stream of
+ * short tasks then costs no thread wake-up per task. */
+#define LINGER_USEC        (1000 * 1000)
 
 typedef struct {
   ProcTaskFunc   func;
@@ -112,9 +116,10 @@ struct _ProcWorker {
   guint64       current_id;
   GCancellable *current_cancellable;
   gint64        task_started;    /* 0: no task running */
+  gint64        task_ended;      /* when the last one ended; 0: none yet */
   gboolean      main_reading;    /* who reads the channel now, if anyone */
   gboolean      reader_reading;
-  gboolean      reader_parked;   /* waiting for a task to start */
+  gboolean      reader_parked;   /* waiting to be woken by a task's start */
   gboolean      kicked;          /* wake_fd written, not yet seen */
   gboolean      parent_gone;
   gboolean      serving;
@@ -578,7 +583,9 @@ reader_handle_frames (ProcWorker *self)
 
 /* Reader thread: waits until a task has run for TAKEOVER_USEC while the
  * main thread is busy, then reads the channel until the main thread
- * wants it back. */
+ * wants it back. A task's start wakes it only when it has been parked,
+ * after LINGER_USEC without tasks; so it takes over between TAKEOVER_USEC
+ * and twice that after a task started. */
 static gpointer
 reader_thread (gpointer data)
 {
@@ -602,6 +609,12 @@ reader_thread (gpointer data)
               if (g_get_monotonic_time () >= due)
                 break;
               g_cond_wait_until (&self->reader_cond, &self->lock, due);
+            }
+          else if (self->task_ended != 0 &&
+                   g_get_monotonic_time () < self->task_ended + LINGER_USEC)
+            {
+              g_cond_wait_until (&self->reader_cond, &self->lock,
+                                 g_get_monotonic_time () + TAKEOVER_USEC);
             }
           else
             {
@@ -1072,6 +1085,7 @@ proc_worker_serve (ProcWorker  *self,
       self->current_cancellable = NULL;
       self->current_id = 0;
       self->task_started = 0;
+      self->task_ended = g_get_monotonic_time ();
       g_mutex_unlock (&self->lock);
 
       /* The task's fds and cancellable are released as soon as it ends. */
