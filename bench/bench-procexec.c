@@ -347,13 +347,39 @@ bench_scaling (guint64 spin)
            seconds[0], seconds[1], seconds[0] / seconds[1]);
 }
 
+/* The RSS of bench/gio-floor.c, built beside this program. */
+static guint64
+gio_floor_rss (const char *self_exe)
+{
+  g_autofree char *dir = g_path_get_dirname (self_exe);
+  g_autofree char *floor_exe = g_build_filename (dir, "gio-floor", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  guint64 rss;
+
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                            floor_exe, NULL);
+  if (child == NULL)
+    g_error ("gio-floor: %s", error->message);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  if (line == NULL)
+    g_error ("gio-floor did not start: %s", error ? error->message : "end of output");
+  rss = rss_of (atoi (g_subprocess_get_identifier (child)));
+  g_output_stream_close (g_subprocess_get_stdin_pipe (child), NULL, NULL);
+  g_subprocess_wait (child, NULL, NULL);
+  return rss;
+}
+
 static void
-bench_memory (guint n)
+bench_memory (guint n, const char *self_exe)
 {
   g_autoptr(ProcExecutor) executor = executor_new (1);
   g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(ProcFuture) blocker = NULL;
-  guint64 before, after, worker_rss, worker_anon, worker_pss;
+  guint64 before, after, worker_rss, worker_anon, worker_pss, floor_rss;
   GPid worker;
 
   warm_up (executor, 1);
@@ -367,6 +393,7 @@ bench_memory (guint n)
   /* Most of it is shared library pages: say how much is the worker's own. */
   worker_anon = proc_field (worker, "status", "RssAnon:");
   worker_pss = proc_field (worker, "smaps_rollup", "Pss:");
+  floor_rss = gio_floor_rss (self_exe);
 
   /* One long task holds the only worker, so the rest stay queued. */
   blocker = proc_executor_submit (executor, "spin", g_variant_new ("(t)", (guint64) 4000000000ULL), NULL);
@@ -377,9 +404,10 @@ bench_memory (guint n)
     g_ptr_array_add (fs, proc_executor_submit (executor, "ident", int_args ((gint32) i), NULL));
   after = rss_of (getpid ());
   g_print ("{\"bytes_per_pending_future\": %.1f, \"pending\": %u, \"idle_worker_rss_bytes\": %" G_GUINT64_FORMAT
-           ", \"idle_worker_anon_rss_bytes\": %" G_GUINT64_FORMAT ", \"idle_worker_pss_bytes\": %" G_GUINT64_FORMAT "}\n",
+           ", \"idle_worker_anon_rss_bytes\": %" G_GUINT64_FORMAT ", \"idle_worker_pss_bytes\": %" G_GUINT64_FORMAT
+           ", \"gio_floor_rss_bytes\": %" G_GUINT64_FORMAT "}\n",
            (double) (after - before) / n, proc_executor_get_n_pending (executor), worker_rss,
-           worker_anon, worker_pss);
+           worker_anon, worker_pss, floor_rss);
   proc_executor_kill_workers (executor);
   proc_executor_shutdown (executor, TRUE, TRUE);
 }
@@ -421,7 +449,7 @@ main (int argc, char **argv)
   else if (g_str_equal (what, "scaling"))
     bench_scaling (ARG (250000000));
   else if (g_str_equal (what, "memory"))
-    bench_memory (ARG (100000));
+    bench_memory (ARG (100000), argv[0]);
   else
     {
       g_printerr ("unknown workload %s\n", what);

@@ -91,10 +91,15 @@ def main():
         out["extra"]["idle_c_worker_rss_bytes"] = rss
         out["extra"]["idle_c_worker_anon_rss_bytes"] = anon
         out["extra"]["idle_c_worker_pss_bytes"] = pss
+        floor = None
+        if all("gio_floor_rss_bytes" in r for r in mem):
+            floor = summary([r["gio_floor_rss_bytes"] for r in mem])
+            out["extra"]["gio_floor_rss_bytes"] = floor
         print(f"(g) parent memory per pending future: {per['median']:.0f} bytes "
               f"(min {per['min']:.0f}, max {per['max']:.0f}); idle C worker: RSS "
               f"{rss['median'] / 1048576:.2f} MiB, of which private {anon['median'] / 1048576:.2f} MiB; "
-              f"PSS {pss['median'] / 1048576:.2f} MiB")
+              f"PSS {pss['median'] / 1048576:.2f} MiB"
+              + (f"; a do-nothing GIO process: RSS {floor['median'] / 1048576:.2f} MiB" if floor else ""))
 
     json_path = path.with_name("results.json")
     json_path.write_text(json.dumps(out, indent=2) + "\n")
