@@ -47,6 +47,13 @@ gboolean     proc_channel_queue           (ProcChannel      *self,
                                            GVariant         *payload,
                                            GUnixFDList      *fds,
                                            GError          **error);
+gboolean     proc_channel_queue_call      (ProcChannel      *self,
+                                           guint8            kind,
+                                           guint64           id,
+                                           const char       *name,
+                                           GVariant         *value,
+                                           GUnixFDList      *fds,
+                                           GError          **error);
 gboolean     proc_channel_has_output      (ProcChannel      *self);
 gsize        proc_channel_get_output_size (ProcChannel      *self);
 gboolean     proc_channel_flush           (ProcChannel      *self,

@@ -253,6 +253,101 @@ out:
   return ret;
 }
 
+/* The size of a GVariant container of @body bytes with @n_offsets framing
+ * offsets, and the size of each offset (GVariant's serialization rule:
+ * the smallest width that can address the whole container). */
+static gsize
+container_size (gsize  body,
+                gsize  n_offsets,
+                gsize *offset_size)
+{
+  if (body + n_offsets <= G_MAXUINT8)
+    *offset_size = 1;
+  else if (body + 2 * n_offsets <= G_MAXUINT16)
+    *offset_size = 2;
+  else if (body + 4 * n_offsets <= G_MAXUINT32)
+    *offset_size = 4;
+  else
+    *offset_size = 8;
+  return body + *offset_size * n_offsets;
+}
+
+/* Queues a frame whose payload is `(t id, s name, v value)` — RUN and
+ * RUN_CHUNK — or `(t id, v value)` — RESULT. This runs once per task: the
+ * payload is written here in GVariant's normal form, straight into the
+ * output buffer, instead of building a tuple of four GVariants only to
+ * serialize it. Frames that need a memfd or carry fds take the general
+ * path.
+ */
+gboolean
+proc_channel_queue_call (ProcChannel  *self,
+                         guint8        kind,
+                         guint64       id,
+                         const char   *name,
+                         GVariant     *value,
+                         GUnixFDList  *fds,
+                         GError      **error)
+{
+  gsize value_size, type_len, name_len = 0, v_start, body, size, offset_size = 0, start;
+  const char *type;
+  guint8 *p;
+
+  g_variant_ref_sink (value);
+  value_size = g_variant_get_size (value);
+  type = g_variant_get_type_string (value);
+  type_len = strlen (type);
+  if (name != NULL)
+    {
+      name_len = strlen (name);
+      v_start = pad8 (8 + name_len + 1);
+      body = v_start + value_size + 1 + type_len;
+      /* One framing offset: the end of the string. The variant is last. */
+      size = container_size (body, 1, &offset_size);
+    }
+  else
+    {
+      v_start = 8;
+      body = size = v_start + value_size + 1 + type_len;
+    }
+
+  if (fds != NULL || size > PROC_CHANNEL_MEMFD_THRESHOLD)
+    {
+      GVariant *fields[3];
+      guint n = 0;
+      gboolean ret;
+
+      fields[n++] = g_variant_new_uint64 (id);
+      if (name != NULL)
+        fields[n++] = g_variant_new_string (name);
+      fields[n++] = g_variant_new_variant (value);
+      ret = proc_channel_queue (self, kind, g_variant_new_tuple (fields, n), fds, error);
+      g_variant_unref (value);
+      return ret;
+    }
+
+  start = self->out->len;
+  g_byte_array_set_size (self->out, start + PROC_FRAME_HEADER_SIZE + pad8 (size));
+  p = self->out->data + start;
+  put_header (p, size, kind, 0, 0);
+  p += PROC_FRAME_HEADER_SIZE;
+  memset (p, 0, pad8 (size));
+
+  memcpy (p, &id, 8);  /* GVariant data is in host byte order */
+  if (name != NULL)
+    memcpy (p + 8, name, name_len);  /* the NUL and the padding are the memset's */
+  g_variant_store (value, p + v_start);
+  memcpy (p + v_start + value_size + 1, type, type_len);
+  if (name != NULL)
+    {
+      guint64 name_end = GUINT64_TO_LE (8 + name_len + 1);
+
+      memcpy (p + body, &name_end, offset_size);
+    }
+
+  g_variant_unref (value);
+  return TRUE;
+}
+
 gboolean
 proc_channel_has_output (ProcChannel *self)
 {

@@ -1495,19 +1495,10 @@ worker_send (Worker     *w,
              ProcFuture *future)
 {
   g_autoptr(GError) error = NULL;
-  GVariant *payload;
-  guint8 kind;
+  guint8 kind = future->is_chunk ? PROC_MSG_RUN_CHUNK : PROC_MSG_RUN;
 
-  GVariant *fields[3];
-
-  /* Built without format strings: this runs once per task. */
-  fields[0] = g_variant_new_uint64 (future->id);
-  fields[1] = g_variant_new_string (future->task_name);
-  kind = future->is_chunk ? PROC_MSG_RUN_CHUNK : PROC_MSG_RUN;
-  fields[2] = g_variant_new_variant (future->args);
-  payload = g_variant_new_tuple (fields, 3);
-
-  if (!proc_channel_queue (w->channel, kind, payload, future->fd_list, &error))
+  if (!proc_channel_queue_call (w->channel, kind, future->id, future->task_name,
+                                future->args, future->fd_list, &error))
     {
       fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
                                         "Could not send task “%s”: %s",

@@ -352,31 +352,38 @@ die_on_channel_error (GError *error)
   _exit (1);
 }
 
+/* A result that cannot be sent (e.g. no memory for a memfd) still owes
+ * its task an answer. */
+static void
+queue_send_error_locked (ProcWorker   *self,
+                         guint64       id,
+                         const GError *error)
+{
+  if (!proc_channel_queue (self->channel, PROC_MSG_ERROR,
+                           g_variant_new ("(tsis)", id,
+                                          g_quark_to_string (error->domain),
+                                          error->code, error->message),
+                           NULL, NULL))
+    die_on_channel_error ((GError *) error);
+}
+
 static void
 queue_locked (ProcWorker  *self,
               guint8       kind,
               GVariant    *payload)
 {
   g_autoptr(GError) error = NULL;
+  guint64 id = 0;
 
+  g_variant_ref_sink (payload);
   if (!proc_channel_queue (self->channel, kind, payload, NULL, &error))
     {
-      /* A result that cannot be sent (e.g. no memory for a memfd) still
-       * owes its task an answer. */
-      guint64 id = 0;
-
-      if (kind == PROC_MSG_RESULT || kind == PROC_MSG_CHUNK_RESULT)
-        g_variant_get_child (payload, 0, "t", &id);
-      else
+      if (kind != PROC_MSG_CHUNK_RESULT)
         die_on_channel_error (error);
-
-      if (!proc_channel_queue (self->channel, PROC_MSG_ERROR,
-                               g_variant_new ("(tsis)", id,
-                                              g_quark_to_string (error->domain),
-                                              error->code, error->message),
-                               NULL, NULL))
-        die_on_channel_error (error);
+      g_variant_get_child (payload, 0, "t", &id);
+      queue_send_error_locked (self, id, error);
     }
+  g_variant_unref (payload);
 }
 
 static void
@@ -391,6 +398,21 @@ flush_locked (ProcWorker *self)
         _exit (0);
       die_on_channel_error (error);
     }
+}
+
+/* Sends a task's result at once. */
+static void
+send_result (ProcWorker *self,
+             guint64     id,
+             GVariant   *result)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_lock (&self->out_lock);
+  if (!proc_channel_queue_call (self->channel, PROC_MSG_RESULT, id, NULL, result, NULL, &error))
+    queue_send_error_locked (self, id, error);
+  flush_locked (self);
+  g_mutex_unlock (&self->out_lock);
 }
 
 /* Sends a message at once. */
@@ -835,19 +857,16 @@ run_item (ProcWorker   *self,
   if (item->kind == ITEM_RUN)
     {
       g_autoptr(GVariant) inner = g_variant_get_variant (args);
-      g_autoptr(GVariant) result = run_one (self, item->id, name, inner, item->fds,
-                                            cancellable, &error);
-      GVariant *reply[2];
+      GVariant *result = run_one (self, item->id, name, inner, item->fds, cancellable, &error);
 
       if (result == NULL)
         {
           *kind = PROC_MSG_ERROR;
           return error_reply (item->id, error);
         }
+      /* The result itself (owned): send_result() writes the (tv) around it. */
       *kind = PROC_MSG_RESULT;
-      reply[0] = g_variant_new_uint64 (item->id);
-      reply[1] = g_variant_new_variant (result);
-      return g_variant_new_tuple (reply, 2);
+      return result;
     }
   else
     {
@@ -1096,7 +1115,13 @@ proc_worker_serve (ProcWorker  *self,
       else
         g_object_unref (cancellable);
 
-      send_now (self, kind, reply);
+      if (kind == PROC_MSG_RESULT)
+        {
+          send_result (self, item->id, reply);
+          g_variant_unref (reply);
+        }
+      else
+        send_now (self, kind, reply);
       work_item_free (item);
     }
 
