@@ -216,7 +216,7 @@ static void
 check_frame (ProcFrame  *frame,
              gboolean    from_worker)
 {
-  const GVariantType *type = proc_message_type (frame->kind);
+  const GVariantType *type = proc_frame_payload_type (frame->kind);
 
   fuzz_check (proc_message_kind_is_valid (frame->kind, from_worker),
               "the channel returned a frame of kind %u, which the %s never receives",

@@ -107,17 +107,12 @@ parent_consume (FuzzConsumer *consumer,
 
     case PROC_MSG_RESULT:
       {
-        GVariant *id_v, *boxed, *result;
+        /* The channel took the id out: the payload is the `v`. */
+        GVariant *result = g_variant_get_variant (payload);
 
-        id_v = g_variant_get_child_value (payload, 0);
-        id = g_variant_get_uint64 (id_v);
-        boxed = g_variant_get_child_value (payload, 1);
-        result = g_variant_get_variant (boxed);
         /* The caller of proc_future_result() gets this value. */
         fuzz_consume_value (result);
         g_variant_unref (result);
-        g_variant_unref (boxed);
-        g_variant_unref (id_v);
       }
       break;
 

@@ -28,7 +28,9 @@ typedef enum {
 
 typedef struct {
   guint8       kind;
-  GVariant    *payload;  /* of proc_message_type (kind) */
+  GVariant    *payload;  /* of proc_message_type (kind); for RESULT, the
+                          * `v` alone, its id being in @id */
+  guint64      id;       /* RESULT only */
   GUnixFDList *fds;      /* fds that came with the frame, or NULL */
 } ProcFrame;
 
@@ -73,5 +75,6 @@ gboolean     proc_channel_next            (ProcChannel      *self,
 gboolean     proc_channel_has_partial_input (ProcChannel    *self);
 
 void         proc_frame_clear             (ProcFrame        *frame);
+const GVariantType *proc_frame_payload_type (guint8          kind);
 
 G_END_DECLS

@@ -723,6 +723,27 @@ proc_channel_next (ProcChannel  *self,
   self->in_pos += PROC_FRAME_HEADER_SIZE + padded;
 
   type = proc_message_type (kind);
+  if (kind == PROC_MSG_RESULT)
+    {
+      /* (t id, v result): the id is taken out here and the payload is the
+       * variant alone; this saves a GVariant and a lookup in GLib's
+       * type table, under its global lock, per result. */
+      gsize size = g_bytes_get_size (bytes);
+      GBytes *rest;
+
+      if (size < 8)
+        {
+          g_bytes_unref (bytes);
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               "A RESULT frame is too short for its id");
+          goto fail;
+        }
+      memcpy (&frame->id, g_bytes_get_data (bytes, NULL), 8);
+      rest = g_bytes_new_from_bytes (bytes, 8, size - 8);
+      g_bytes_unref (bytes);
+      bytes = rest;
+      type = proc_frame_payload_type (kind);
+    }
   frame->kind = kind;
   frame->payload = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
   g_bytes_unref (bytes);
@@ -758,10 +779,19 @@ fail:
   return FALSE;
 }
 
+/* The type of ProcFrame.payload for @kind: the message's, but for the `v`
+ * alone of a RESULT. */
+const GVariantType *
+proc_frame_payload_type (guint8 kind)
+{
+  return kind == PROC_MSG_RESULT ? G_VARIANT_TYPE_VARIANT : proc_message_type (kind);
+}
+
 void
 proc_frame_clear (ProcFrame *frame)
 {
   g_clear_pointer (&frame->payload, g_variant_unref);
   g_clear_object (&frame->fds);
   frame->kind = 0;
+  frame->id = 0;
 }

@@ -1156,10 +1156,8 @@ worker_handle_frame (Worker    *w,
     case PROC_MSG_RESULT:
       {
         GVariant *result;
-        g_autoptr(GVariant) id_v = g_variant_get_child_value (frame->payload, 0);
-        g_autoptr(GVariant) boxed = NULL;
 
-        id = g_variant_get_uint64 (id_v);
+        id = frame->id;
         if ((future = worker_pop_head (w, id, "RESULT")) == NULL)
           return;
         if (future->is_chunk)
@@ -1171,8 +1169,7 @@ worker_handle_frame (Worker    *w,
             worker_protocol_error (w, "RESULT for a chunk");
             return;
           }
-        boxed = g_variant_get_child_value (frame->payload, 1);
-        result = g_variant_get_variant (boxed);
+        result = g_variant_get_variant (frame->payload);
         _proc_future_complete (future, result, NULL);
         g_object_unref (future);
       }
