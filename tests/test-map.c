@@ -366,7 +366,7 @@ check_map_echo (ProcExecutor *executor,
   ProcMapIter *iter;
   gsize i = 0;
 
-  iter = proc_executor_map (executor, "echo", g_variant_ref (owned), chunksize, 0,
+  iter = proc_executor_map (executor, "echo", owned, chunksize, 0,
                             TEST_TIMEOUT_USEC, &error);
   g_assert_no_error (error);
   while (proc_map_iter_next (iter, &result, &error))
