@@ -42,6 +42,7 @@ from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
 from . import _sharing, _worker
+from ._wire import call_with_buffers, has_big_bytes, loads_with_buffers, split_buffers
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -517,10 +518,18 @@ def _settle(pf, f):
         return
 
     try:
-        data = value.get_data_as_bytes().get_data()
-        del value
-        kind = data[0]
-        outcome = _loads(memoryview(data)[1:])
+        if value.get_type_string() == 'ay':
+            data = value.get_data_as_bytes().get_data()
+            del value
+            kind = data[0]
+            outcome = _loads(memoryview(data)[1:])
+        else:
+            # `(ayaay)`: large bytes travel beside the pickle (see _wire).
+            data, buffers = split_buffers(value)
+            del value
+            kind = data[0]
+            outcome = loads_with_buffers(memoryview(data)[1:], buffers)
+            del buffers
     except BaseException as e:
         exc = ResultUnpicklingError('the outcome of the task could not be unpickled: '
                                     '%s: %s' % (type(e).__name__, e))
@@ -851,6 +860,9 @@ class ProcessPoolExecutor(_base.Executor):
     def submit(self, fn, /, *args, **kwargs):
         """Schedules fn(*args, **kwargs) in a worker and returns its Future."""
         # The hot path: _submit() inlined for the common case.
+        if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
+            # Large bytes travel in a memfd (see _wire).
+            return self._submit(fn, args, kwargs, _CALL_TASK, -1, None)
         st = self._state
         f = Future()
         try:
@@ -892,20 +904,25 @@ class ProcessPoolExecutor(_base.Executor):
     def _submit(self, fn, args, kwargs, task, timeout_usec, progress):
         st = self._state
         f = Future()
+        fd_list = None
         try:
-            payload = _dumps((fn, args, kwargs), _HIGHEST)
+            if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
+                # Large bytes travel in a memfd (see _wire).
+                variant, fd_list = call_with_buffers(fn, args, kwargs, _HIGHEST)
+            else:
+                variant = _new_from_bytes(T_TUPLE_AY,
+                                          _Bytes(_dumps((fn, args, kwargs), _HIGHEST)), True)
         except Exception as e:
             return self._pickling_failed(f, e)
-        variant = _new_from_bytes(T_TUPLE_AY, _Bytes(payload), True)
         with st.lock:
             if st.shutdown or _global_shutdown:
                 self._check_can_submit()
             try:
                 if progress is not None:
-                    pf = self._submit_with_progress(task, variant, timeout_usec,
+                    pf = self._submit_with_progress(task, variant, fd_list, timeout_usec,
                                                     progress, f)
                 else:
-                    pf = st.gexec.submit_full(task, variant, None, timeout_usec, None)
+                    pf = st.gexec.submit_full(task, variant, fd_list, timeout_usec, None)
             except GLib.Error as e:
                 raise _submit_error(e) from None
             f._pf = pf
@@ -924,7 +941,7 @@ class ProcessPoolExecutor(_base.Executor):
         f.set_exception(_without_frames(e))
         return f
 
-    def _submit_with_progress(self, task, variant, timeout_usec, progress, f):
+    def _submit_with_progress(self, task, variant, fd_list, timeout_usec, progress, f):
         st = self._state
         if st.progress is None:
             st.progress = _ProgressLoop()
@@ -932,7 +949,7 @@ class ProcessPoolExecutor(_base.Executor):
         handler = _progress_handler(progress, weakref.ref(f))
 
         def submit_here():
-            pf = gexec.submit_full(task, variant, None, timeout_usec, None)
+            pf = gexec.submit_full(task, variant, fd_list, timeout_usec, None)
             pf.connect('progress', handler)
             return pf
         pf = st.progress.call(submit_here)

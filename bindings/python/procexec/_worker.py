@@ -41,6 +41,7 @@ import sys
 import types
 
 from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
+from ._wire import big_items, load_call_with_buffers, outcome_with_buffers
 
 INIT_TASK = 'procexec-py-init'
 CALL_TASK = 'procexec-py-call'
@@ -272,12 +273,18 @@ def _run(task, args, reports):
     _current_reports = reports
     try:
         try:
-            fn, a, kw = _loads(args.get_data_as_bytes().get_data())
+            if args.get_type_string() == '(ay)':
+                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
+            else:
+                # `(ayat)`: large bytes arguments travel in a memfd (_wire).
+                fn, a, kw = load_call_with_buffers(args, task)
         except BaseException as e:
             out = _exception_payload(e, _UNPICKLING)
         else:
             result = fn(*a, **kw)
             del fn, a, kw
+            if big_items(result):
+                return outcome_with_buffers(_OK, result, _HIGHEST)
             out = _OK + _dumps(result, _HIGHEST)
     except BaseException as e:
         out = _exception_payload(e)
