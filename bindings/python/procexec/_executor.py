@@ -41,8 +41,8 @@ from concurrent.futures.process import BrokenProcessPool as _CPythonBrokenProces
 from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
-from . import _sharing, _worker
-from ._wire import call_with_buffers, has_big_bytes, loads_with_buffers, split_buffers
+from ._wire import (CALL_PROGRESS_TASK, CALL_TASK, INIT_TASK, call_with_buffers,
+                    has_big_bytes, loads_with_buffers, split_buffers)
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -78,7 +78,7 @@ _PROC_ERROR_DOMAIN = 'proc-error-quark'
 _GIO_ERROR_DOMAIN = 'g-io-error-quark'
 _GIO_ERROR_CANCELLED = 19   # G_IO_ERROR_CANCELLED
 
-_CALL_TASK = _worker.CALL_TASK
+_CALL_TASK = CALL_TASK
 
 # The largest max-workers the C library accepts.
 _MAX_WORKERS_LIMIT = 4096
@@ -492,7 +492,9 @@ class _State:
                 self.collector = None
             # No worker will start any more: the descriptors shared with
             # the initializer's arguments can go.
-            _sharing.release(self.shared_fds)
+            if self.shared_fds:
+                from . import _sharing
+                _sharing.release(self.shared_fds)
 
 
 def _settle_guarded(pf, f):
@@ -586,7 +588,7 @@ def _keep_task_names_alive():
         return
     gexec = Procexec.Executor(max_workers=1,
                               worker_argv=['/nonexistent/procexec-name-keepalive'])
-    for name in (_worker.INIT_TASK, _worker.CALL_TASK, _worker.CALL_PROGRESS_TASK):
+    for name in (INIT_TASK, CALL_TASK, CALL_PROGRESS_TASK):
         _keepalive.append(gexec.submit(name, None))
     gexec.shutdown(True, True)
 
@@ -750,10 +752,12 @@ class ProcessPoolExecutor(_base.Executor):
     def __init__(self, max_workers=None, mp_context=None, initializer=None,
                  initargs=(), *, max_tasks_per_child=None, task_timeout=None,
                  cancel_grace=None):
-        if _worker.bootstrapping:
+        worker = sys.modules.get(__package__ + '._worker')
+        if worker is not None and worker.bootstrapping:
             # A worker imports a main script without a __main__ guard: stop
-            # there, see procexec._worker.StopMainImport.
-            raise _worker.StopMainImport()
+            # there, see procexec._worker.StopMainImport. (Only workers
+            # import _worker, unless a task function asks for it.)
+            raise worker.StopMainImport()
 
         if max_workers is None:
             max_workers = os.cpu_count() or 1
@@ -801,6 +805,7 @@ class ProcessPoolExecutor(_base.Executor):
             # Pickled as CPython pickles them for a spawned process, so that
             # initargs may hold multiprocessing queues, locks, values...
             try:
+                from . import _sharing
                 prep['initializer'], shared_fds = _sharing.dumps_spawning(
                     (initializer, tuple(initargs)))
             except Exception as e:
@@ -817,7 +822,7 @@ class ProcessPoolExecutor(_base.Executor):
 
         props = dict(max_workers=max_workers,
                      worker_argv=argv,
-                     initializer=_worker.INIT_TASK,
+                     initializer=INIT_TASK,
                      initargs=variant_from_bytes(T_TUPLE_AY, _dumps(prep, _HIGHEST)),
                      max_tasks_per_child=max_tasks_per_child or 0,
                      task_timeout=task_timeout_usec)
@@ -833,6 +838,7 @@ class ProcessPoolExecutor(_base.Executor):
         self._state.shared_fds = shared_fds
         self._finalizer = weakref.finalize(self, _State.shutdown_now, self._state, False)
         if shared_fds:
+            from . import _sharing
             weakref.finalize(self, _sharing.release, shared_fds)
 
     @staticmethod
@@ -898,7 +904,7 @@ class ProcessPoolExecutor(_base.Executor):
         if kwargs is None:
             kwargs = {}
         timeout_usec = -1 if timeout is None else _seconds_to_usec(timeout, 'timeout')
-        task = _worker.CALL_TASK if progress is None else _worker.CALL_PROGRESS_TASK
+        task = CALL_TASK if progress is None else CALL_PROGRESS_TASK
         return self._submit(fn, tuple(args), kwargs, task, timeout_usec, progress)
 
     def _submit(self, fn, args, kwargs, task, timeout_usec, progress):

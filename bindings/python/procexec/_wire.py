@@ -41,9 +41,14 @@ import pickle
 
 from ._gi import GLib, T_AY
 
-__all__ = ['OOB_MIN', 'has_big_bytes', 'big_items',
+__all__ = ['INIT_TASK', 'CALL_TASK', 'CALL_PROGRESS_TASK', 'OOB_MIN', 'has_big_bytes', 'big_items',
            'call_with_buffers', 'load_call_with_buffers',
            'outcome_with_buffers', 'split_buffers', 'loads_with_buffers']
+
+# The tasks of the worker program (procexec._worker).
+INIT_TASK = 'procexec-py-init'
+CALL_TASK = 'procexec-py-call'
+CALL_PROGRESS_TASK = 'procexec-py-call-progress'
 
 # Below this, a bytes object goes inside the pickle: a memfd or a
 # `(ayaay)` costs more than copying that much. It is also the size above

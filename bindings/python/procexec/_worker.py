@@ -41,11 +41,9 @@ import sys
 import types
 
 from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
-from ._wire import big_items, load_call_with_buffers, outcome_with_buffers
+from ._wire import (CALL_PROGRESS_TASK, CALL_TASK, INIT_TASK, big_items,
+                    load_call_with_buffers, outcome_with_buffers)
 
-INIT_TASK = 'procexec-py-init'
-CALL_TASK = 'procexec-py-call'
-CALL_PROGRESS_TASK = 'procexec-py-call-progress'
 
 ERROR_DOMAIN = 'procexec-python-error-quark'
 
