@@ -18,7 +18,7 @@
 # (0) or the pickled exception carrying its remote traceback (1, or 2 when
 # the worker could not unpickle the task). The C layer's errors are the
 # pool's own failures: a worker that died, a timeout, an interrupted task,
-# a broken pool.
+# a broken pool. Large bytes objects travel beside the pickles (_wire).
 
 import itertools
 import logging
@@ -41,8 +41,9 @@ from concurrent.futures.process import BrokenProcessPool as _CPythonBrokenProces
 from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
-from ._wire import (CALL_PROGRESS_TASK, CALL_TASK, INIT_TASK, call_with_buffers,
-                    has_big_bytes, loads_with_buffers, split_buffers)
+from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
+                    CALL_TASK, INIT_TASK, TASK_NAMES, call_with_buffers, has_big_bytes,
+                    loads_with_buffers, split_buffers)
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -588,7 +589,7 @@ def _keep_task_names_alive():
         return
     gexec = Procexec.Executor(max_workers=1,
                               worker_argv=['/nonexistent/procexec-name-keepalive'])
-    for name in (INIT_TASK, CALL_TASK, CALL_PROGRESS_TASK):
+    for name in TASK_NAMES:
         _keepalive.append(gexec.submit(name, None))
     gexec.shutdown(True, True)
 
@@ -868,7 +869,7 @@ class ProcessPoolExecutor(_base.Executor):
         # The hot path: _submit() inlined for the common case.
         if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
             # Large bytes travel in a memfd (see _wire).
-            return self._submit(fn, args, kwargs, _CALL_TASK, -1, None)
+            return self._submit(fn, args, kwargs, -1, None)
         st = self._state
         f = Future()
         try:
@@ -904,10 +905,9 @@ class ProcessPoolExecutor(_base.Executor):
         if kwargs is None:
             kwargs = {}
         timeout_usec = -1 if timeout is None else _seconds_to_usec(timeout, 'timeout')
-        task = CALL_TASK if progress is None else CALL_PROGRESS_TASK
-        return self._submit(fn, tuple(args), kwargs, task, timeout_usec, progress)
+        return self._submit(fn, tuple(args), kwargs, timeout_usec, progress)
 
-    def _submit(self, fn, args, kwargs, task, timeout_usec, progress):
+    def _submit(self, fn, args, kwargs, timeout_usec, progress):
         st = self._state
         f = Future()
         fd_list = None
@@ -915,9 +915,11 @@ class ProcessPoolExecutor(_base.Executor):
             if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
                 # Large bytes travel in a memfd (see _wire).
                 variant, fd_list = call_with_buffers(fn, args, kwargs, _HIGHEST)
+                task = CALL_BUFFERS_TASK if progress is None else CALL_PROGRESS_BUFFERS_TASK
             else:
                 variant = _new_from_bytes(T_TUPLE_AY,
                                           _Bytes(_dumps((fn, args, kwargs), _HIGHEST)), True)
+                task = CALL_TASK if progress is None else CALL_PROGRESS_TASK
         except Exception as e:
             return self._pickling_failed(f, e)
         with st.lock:

@@ -41,14 +41,22 @@ import pickle
 
 from ._gi import GLib, T_AY
 
-__all__ = ['INIT_TASK', 'CALL_TASK', 'CALL_PROGRESS_TASK', 'OOB_MIN', 'has_big_bytes', 'big_items',
+__all__ = ['INIT_TASK', 'CALL_TASK', 'CALL_PROGRESS_TASK', 'CALL_BUFFERS_TASK',
+           'CALL_PROGRESS_BUFFERS_TASK', 'TASK_NAMES', 'OOB_MIN', 'has_big_bytes', 'big_items',
            'call_with_buffers', 'load_call_with_buffers',
            'outcome_with_buffers', 'split_buffers', 'loads_with_buffers']
 
-# The tasks of the worker program (procexec._worker).
+# The tasks of the worker program (procexec._worker). A call's task says
+# how its arguments travel, `(ay)` or `(ayat)` and a memfd, so that the
+# worker need not look at their type; and whether the parent listens for
+# progress reports.
 INIT_TASK = 'procexec-py-init'
 CALL_TASK = 'procexec-py-call'
 CALL_PROGRESS_TASK = 'procexec-py-call-progress'
+CALL_BUFFERS_TASK = 'procexec-py-call-buffers'
+CALL_PROGRESS_BUFFERS_TASK = 'procexec-py-call-progress-buffers'
+TASK_NAMES = (INIT_TASK, CALL_TASK, CALL_PROGRESS_TASK, CALL_BUFFERS_TASK,
+              CALL_PROGRESS_BUFFERS_TASK)
 
 # Below this, a bytes object goes inside the pickle: a memfd or a
 # `(ayaay)` costs more than copying that much. It is also the size above

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # A worker is a Procexec.Worker, written through GObject-Introspection, that
-# registers three generic tasks:
+# registers these generic tasks:
 #
 #   procexec-py-init           run once by the C layer before any task (the
 #                              executor's "initializer"): prepares the
@@ -24,6 +24,11 @@
 #                              real failures (a worker that died, a
 #                              timeout...). The -progress variant is used
 #                              when the parent listens for progress reports.
+#   procexec-py-call-buffers   the same for a call whose large bytes
+#   procexec-py-call-progress-buffers  arguments come in a memfd: a `(ayat)`
+#                              argument and an fd (see _wire). A result
+#                              holding large bytes is a `(ayaay)` instead
+#                              of an `ay`, for any of these tasks.
 #
 # A task's print() goes to the parent's stdout: the C layer gives workers
 # the parent's stdout and stderr, and _run() flushes both after each task.
@@ -41,8 +46,9 @@ import sys
 import types
 
 from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
-from ._wire import (CALL_PROGRESS_TASK, CALL_TASK, INIT_TASK, big_items,
-                    load_call_with_buffers, outcome_with_buffers)
+from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
+                    CALL_TASK, INIT_TASK, big_items, load_call_with_buffers,
+                    outcome_with_buffers)
 
 
 ERROR_DOMAIN = 'procexec-python-error-quark'
@@ -263,7 +269,7 @@ def _unblock_sigint():
     _sigint_blocked = False
 
 
-def _run(task, args, reports):
+def _run(task, args, reports, buffers):
     global _current_task, _current_reports, _last_task
     if _sigint_blocked:
         _unblock_sigint()
@@ -271,17 +277,18 @@ def _run(task, args, reports):
     _current_reports = reports
     try:
         try:
-            if args.get_type_string() == '(ay)':
-                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
-            else:
+            if buffers:
                 # `(ayat)`: large bytes arguments travel in a memfd (_wire).
                 fn, a, kw = load_call_with_buffers(args, task)
+            else:
+                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
         except BaseException as e:
             out = _exception_payload(e, _UNPICKLING)
         else:
             result = fn(*a, **kw)
             del fn, a, kw
-            if big_items(result):
+            t = type(result)
+            if (t is bytes or t is tuple or t is list) and big_items(result):
                 return outcome_with_buffers(_OK, result, _HIGHEST)
             out = _OK + _dumps(result, _HIGHEST)
     except BaseException as e:
@@ -294,11 +301,19 @@ def _run(task, args, reports):
 
 
 def _call_task(task, args, *user_data):
-    return _run(task, args, False)
+    return _run(task, args, False, False)
 
 
 def _call_progress_task(task, args, *user_data):
-    return _run(task, args, True)
+    return _run(task, args, True, False)
+
+
+def _call_buffers_task(task, args, *user_data):
+    return _run(task, args, False, True)
+
+
+def _call_progress_buffers_task(task, args, *user_data):
+    return _run(task, args, True, True)
 
 
 # ---- API for task functions ---------------------------------------------------
@@ -368,6 +383,8 @@ def main():
     _worker.register_task(INIT_TASK, _init_task)
     _worker.register_task(CALL_TASK, _call_task)
     _worker.register_task(CALL_PROGRESS_TASK, _call_progress_task)
+    _worker.register_task(CALL_BUFFERS_TASK, _call_buffers_task)
+    _worker.register_task(CALL_PROGRESS_BUFFERS_TASK, _call_progress_buffers_task)
 
     status = 0
     try:
