@@ -77,8 +77,8 @@ class Pool:
         else:
             self.pool.shutdown(wait=True)
 
-    def warm_up(self):
-        fs = [self.submit(ident, 0) for _ in range(2 * WORKERS)]
+    def warm_up(self, n=2 * WORKERS):
+        fs = [self.submit(ident, 0) for _ in range(n)]
         for f in fs:
             self.result(f)
 
@@ -146,7 +146,10 @@ def scaling(kind, n):
     seconds = []
     for workers in (1, 2):
         p = Pool(kind, workers)
-        p.result(p.submit(ident, 0))
+        # As bench-procexec: one trivial task per worker, submitted at once,
+        # so that every worker has started (pools that start workers on
+        # demand start one per task while none is idle). Starting is (d).
+        p.warm_up(workers)
         t = time.perf_counter()
         fs = [p.submit(spin, n) for _ in range(8)]
         for f in fs:
