@@ -88,7 +88,9 @@ def big_items(result):
     if t is bytes:
         return len(result) >= OOB_MIN
     if t is tuple or t is list:
-        return has_big_bytes(result)
+        # A map chunk's result is a list of results: look at their types in
+        # C first.
+        return bytes in map(type, result) and has_big_bytes(result)
     return False
 
 
