@@ -14,9 +14,9 @@
 # ProcFuture that completed: a batch per wake-up, no thread per task and no
 # polling.
 #
-# A task's outcome travels as an `ay`: a kind byte, then the pickled result
-# (0) or the pickled exception carrying its remote traceback (1, or 2 when
-# the worker could not unpickle the task). The C layer's errors are the
+# A task's outcome travels as an `ay`: the pickled result or the pickled
+# exception carrying its remote traceback, then a kind byte (0: result, 1:
+# exception, 2: the worker could not unpickle the task). The C layer's errors are the
 # pool's own failures: a worker that died, a timeout, an interrupted task,
 # a broken pool. Large bytes objects travel beside the pickles (_wire).
 
@@ -524,14 +524,14 @@ def _settle(pf, f):
         if value.get_type_string() == 'ay':
             data = value.get_data_as_bytes().get_data()
             del value
-            kind = data[0]
-            outcome = _loads(memoryview(data)[1:])
+            kind = data[-1]
+            outcome = _loads(data)      # up to its end: the kind byte follows
         else:
             # `(ayaay)`: large bytes travel beside the pickle (see _wire).
             data, buffers = split_buffers(value)
             del value
-            kind = data[0]
-            outcome = loads_with_buffers(memoryview(data)[1:], buffers)
+            kind = data[-1]
+            outcome = loads_with_buffers(data, buffers)
             del buffers
     except BaseException as e:
         exc = ResultUnpicklingError('the outcome of the task could not be unpickled: '

@@ -2,8 +2,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# A call (fn, args, kwargs) travels as a pickle; a task's outcome as a kind
-# byte (see _worker) followed by a pickle.
+# A call (fn, args, kwargs) travels as a pickle; a task's outcome as a
+# pickle followed by a kind byte (see _worker).
 #
 # Usually that pickle is the whole GVariant: a call is a `(ay)`, an outcome
 # an `ay`, whose serialized form is the bytes themselves (one copy into a
@@ -22,7 +22,7 @@
 #     reads each buffer with pread() straight into the `bytes` object it
 #     hands to the task. One copy on each side.
 #   - An outcome's large bytes go into the result GVariant, a `(ayaay)`:
-#     the kind byte and the pickle, then each buffer (a task's result cannot
+#     the pickle and the kind byte, then each buffer (a task's result cannot
 #     carry file descriptors). The worker writes them into a memfd that it
 #     maps as the GBytes of that GVariant; the C layer copies the GVariant
 #     into its own memfd; the parent copies each buffer out of its mapping
@@ -123,16 +123,17 @@ class _Unpickler(pickle.Unpickler):
         return self.buffers[pid]
 
 
-def _dumps_with_buffers(obj, protocol, prefix=b''):
+def _dumps_with_buffers(obj, protocol, suffix=b''):
     f = io.BytesIO()
-    f.write(prefix)
     p = _Pickler(f, protocol)
     p.dump(obj)
+    f.write(suffix)
     return f.getvalue(), p.buffers
 
 
 def loads_with_buffers(data, buffers):
-    """Unpickles what _dumps_with_buffers() pickled."""
+    """Unpickles what _dumps_with_buffers() pickled (ignoring what
+    follows the pickle)."""
     return _Unpickler(io.BytesIO(data), buffers).load()
 
 
@@ -195,8 +196,8 @@ def _read_all(fd, size, offset):
 
 
 def outcome_with_buffers(kind, result, protocol):
-    """The `(ayaay)` of a result for which big_items() is true: @kind,
-    then the pickle."""
+    """The `(ayaay)` of a result for which big_items() is true: the
+    pickle then @kind, then the buffers."""
     head, buffers = _dumps_with_buffers(result, protocol, kind)
     return _new_tuple(_new_from_bytes(T_AY, _Bytes(head), True),
                       _new_array(T_AY, [_new_from_bytes(T_AY, b, True)

@@ -15,11 +15,12 @@
 #                              INIT_FAILED and the pool is broken, as in
 #                              CPython.
 #   procexec-py-call           unpickles (fn, args, kwargs) from its `(ay)`
-#   procexec-py-call-progress  argument, calls it, and returns an `ay`: a
-#                              kind byte (0: result, 1: exception, 2: the
-#                              task could not be unpickled) then the pickled
-#                              result, or the pickled exception with its
-#                              formatted traceback. A task's exception is
+#   procexec-py-call-progress  argument, calls it, and returns an `ay`: the
+#                              pickled result, or the pickled exception with
+#                              its formatted traceback, then a kind byte (0:
+#                              result, 1: exception, 2: the task could not be
+#                              unpickled; last, as unpickling ignores what
+#                              follows a pickle). A task's exception is
 #                              data: the C layer's GError path is left for
 #                              real failures (a worker that died, a
 #                              timeout...). The -progress variant is used
@@ -57,9 +58,9 @@ _HIGHEST = pickle.HIGHEST_PROTOCOL
 _dumps = pickle.dumps
 _loads = pickle.loads
 
-# The first byte of a task's outcome.
-_OK = b'\x00'           # the pickled result follows
-_RAISED = b'\x01'       # the task raised: the pickled exception follows
+# The last byte of a task's outcome, after the pickle.
+_OK = b'\x00'           # the pickled result
+_RAISED = b'\x01'       # the task raised: the pickled exception
 _UNPICKLING = b'\x02'   # (fn, args, kwargs) could not be unpickled here
 
 # True while the main script is being imported as __mp_main__. A
@@ -231,16 +232,16 @@ class _ExceptionWithTraceback:
 
 def _exception_payload(exc, kind=_RAISED):
     try:
-        return kind + _dumps(_ExceptionWithTraceback(exc, exc.__traceback__), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(exc, exc.__traceback__), _HIGHEST) + kind
     except BaseException as e:
         # The exception cannot be pickled: send the pickling error instead,
         # as CPython's _sendback_result does.
         error = e
     try:
-        return kind + _dumps(_ExceptionWithTraceback(error, error.__traceback__), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(error, error.__traceback__), _HIGHEST) + kind
     except BaseException:
         err = RuntimeError('%s, which could not be pickled: %s' % (type(exc).__name__, exc))
-        return kind + _dumps(_ExceptionWithTraceback(err, None), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(err, None), _HIGHEST) + kind
 
 
 def _flush():
@@ -290,7 +291,7 @@ def _run(task, args, reports, buffers):
             t = type(result)
             if (t is bytes or t is tuple or t is list) and big_items(result):
                 return outcome_with_buffers(_OK, result, _HIGHEST)
-            out = _OK + _dumps(result, _HIGHEST)
+            out = _dumps(result, _HIGHEST) + _OK
     except BaseException as e:
         out = _exception_payload(e)
     finally:
