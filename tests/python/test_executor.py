@@ -508,6 +508,25 @@ class SubmitTest(ExecutorTestCase):
         f = self.executor.submit(add, big, lambda: 0)
         self.assertIsInstance(f.exception(DEADLINE), (AttributeError, pickle.PicklingError))
 
+    def test_large_bytes_without_a_memfd(self):
+        # Out of file descriptors: the call travels as a plain pickle.
+        import resource
+        big = os.urandom(100 * 1024)
+        self.executor.submit(add, 1, 1).result(DEADLINE)     # the workers have started
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        fds = []
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(open_fds()) + 1, hard))
+            with self.assertRaises(OSError):
+                while True:
+                    fds.append(os.open('/dev/null', os.O_RDONLY))
+            f = self.executor.submit(describe_call, big)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        self.assertEqual(f.result(DEADLINE), ([('bytes', len(big))], [], False))
+
     def test_large_bytes_results(self):
         n = 100 * 1024
         self.assertEqual(self.executor.submit(big_results, n, 'bytes').result(DEADLINE),

@@ -910,15 +910,18 @@ class ProcessPoolExecutor(_base.Executor):
     def _submit(self, fn, args, kwargs, timeout_usec, progress):
         st = self._state
         f = Future()
-        fd_list = None
+        call = None
         try:
             if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
-                # Large bytes travel in a memfd (see _wire).
-                variant, fd_list = call_with_buffers(fn, args, kwargs, _HIGHEST)
+                # Large bytes travel in a memfd (see _wire), if one is to be had.
+                call = call_with_buffers(fn, args, kwargs, _HIGHEST)
+            if call is not None:
+                variant, fd_list = call
                 task = CALL_BUFFERS_TASK if progress is None else CALL_PROGRESS_BUFFERS_TASK
             else:
                 variant = _new_from_bytes(T_TUPLE_AY,
                                           _Bytes(_dumps((fn, args, kwargs), _HIGHEST)), True)
+                fd_list = None
                 task = CALL_TASK if progress is None else CALL_PROGRESS_TASK
         except Exception as e:
             return self._pickling_failed(f, e)

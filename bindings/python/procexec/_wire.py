@@ -139,15 +139,22 @@ def loads_with_buffers(data, buffers):
 
 def call_with_buffers(fn, args, kwargs, protocol):
     """The `(ayat)` GVariant and the Gio.UnixFDList of a call whose
-    arguments hold large bytes objects (see has_big_bytes())."""
+    arguments hold large bytes objects (see has_big_bytes()), or None if
+    no memfd is to be had (out of memory, or of file descriptors): the
+    call then travels as a plain pickle."""
     head, buffers = _dumps_with_buffers((fn, args, kwargs), protocol)
-    fd = os.memfd_create('procexec-args', os.MFD_CLOEXEC)
+    try:
+        fd = os.memfd_create('procexec-args', os.MFD_CLOEXEC)
+    except OSError:
+        return None
     try:
         for b in buffers:
             _write_all(fd, b)
         from gi.repository import Gio
         fd_list = Gio.UnixFDList.new()
         fd_list.append(fd)      # a copy of fd
+    except (OSError, GLib.Error):
+        return None
     finally:
         os.close(fd)
     sizes = _new_array(_T_T, [_new_uint64(len(b)) for b in buffers])
