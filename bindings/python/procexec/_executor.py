@@ -42,7 +42,7 @@ from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
-                    CALL_TASK, INIT_TASK, TASK_NAMES, call_with_buffers, has_big_bytes,
+                    CALL_TASK, INIT_TASK, call_with_buffers, has_big_bytes,
                     loads_with_buffers, split_buffers)
 
 __all__ = [
@@ -573,27 +573,6 @@ def _without_frames(e):
     return e
 
 
-# Workaround for a GLib bug (2.74, Debian 12): g_ref_string_release() drops
-# an interned string's count to zero before it takes the intern table's
-# lock, so a g_ref_string_new_intern() of the same string in another
-# thread can revive a string being freed (critical "old_value > 0", then a
-# use-after-free). ProcFuture interns its task name, and the collector
-# drops futures while other threads submit. Holding one future of each of
-# our task names for the life of the process keeps every count above zero.
-# The futures come from an executor that never starts a worker.
-_keepalive = []
-
-
-def _keep_task_names_alive():
-    if _keepalive:
-        return
-    gexec = Procexec.Executor(max_workers=1,
-                              worker_argv=['/nonexistent/procexec-name-keepalive'])
-    for name in TASK_NAMES:
-        _keepalive.append(gexec.submit(name, None))
-    gexec.shutdown(True, True)
-
-
 def _python_exit():
     # As CPython's: the program does not exit before the work submitted to
     # any executor is done, and submit() refuses new work from now on.
@@ -829,8 +808,6 @@ class ProcessPoolExecutor(_base.Executor):
                      task_timeout=task_timeout_usec)
         if cancel_grace_usec is not None:
             props['cancel_grace'] = cancel_grace_usec
-        with _states_lock:
-            _keep_task_names_alive()
         gexec = Procexec.Executor(**props)
 
         self._state = _State(gexec)

@@ -43,7 +43,7 @@ import pickle
 from ._gi import GLib, T_AY
 
 __all__ = ['INIT_TASK', 'CALL_TASK', 'CALL_PROGRESS_TASK', 'CALL_BUFFERS_TASK',
-           'CALL_PROGRESS_BUFFERS_TASK', 'TASK_NAMES', 'OOB_MIN', 'has_big_bytes', 'big_items',
+           'CALL_PROGRESS_BUFFERS_TASK', 'OOB_MIN', 'has_big_bytes', 'big_items',
            'call_with_buffers', 'load_call_with_buffers',
            'outcome_with_buffers', 'split_buffers', 'loads_with_buffers']
 
@@ -56,8 +56,6 @@ CALL_TASK = 'procexec-py-call'
 CALL_PROGRESS_TASK = 'procexec-py-call-progress'
 CALL_BUFFERS_TASK = 'procexec-py-call-buffers'
 CALL_PROGRESS_BUFFERS_TASK = 'procexec-py-call-progress-buffers'
-TASK_NAMES = (INIT_TASK, CALL_TASK, CALL_PROGRESS_TASK, CALL_BUFFERS_TASK,
-              CALL_PROGRESS_BUFFERS_TASK)
 
 # Below this, a bytes object goes inside the pickle: a memfd or a
 # `(ayaay)` costs more than copying that much. It is also the size above
