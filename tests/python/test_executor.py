@@ -420,6 +420,34 @@ class SubmitTest(ExecutorTestCase):
         self.assertTrue(called.wait(DEADLINE))
         self.assertEqual(seen, [7])
 
+    def test_done_callbacks_run_in_an_executor_thread(self):
+        # result() may settle a future in the calling thread, but not one
+        # with done-callbacks: those run in the executor's thread, as in
+        # CPython, whoever waits.
+        threads = []
+        for task in ((add, 1, 2), (sleep_then, 0.05, 3), (raise_value_error, 'x')):
+            f = self.executor.submit(*task)
+            f.add_done_callback(lambda f: threads.append(threading.current_thread()))
+            f.exception(timeout=DEADLINE)
+        self.assertEqual(len(threads), 3)
+        self.assertNotIn(threading.main_thread(), threads)
+
+    def test_result_and_exception_timeouts(self):
+        gate = self.gate()
+        f = self.executor.submit(gated, gate.dir, 5)
+        gate.wait_started()
+        with self.assertRaises(cf.TimeoutError):
+            f.result(timeout=0.001)
+        with self.assertRaises(cf.TimeoutError):
+            f.exception(timeout=0)
+        gate.open()
+        self.assertEqual(f.result(timeout=DEADLINE), 5)
+        self.assertIsNone(f.exception(timeout=0))
+        g = self.executor.submit(raise_value_error, 'late')
+        self.assertIsInstance(g.exception(timeout=DEADLINE), ValueError)
+        with self.assertRaises(ValueError):
+            g.result(timeout=0)
+
     def test_exception_keeps_type_message_and_remote_traceback(self):
         f = self.executor.submit(raise_value_error, 'boom')
         with self.assertRaises(ValueError) as cm:
@@ -509,10 +537,10 @@ class SubmitTest(ExecutorTestCase):
         self.assertIsInstance(f.exception(DEADLINE), (AttributeError, pickle.PicklingError))
 
     def test_large_bytes_without_a_memfd(self):
-        # Out of file descriptors: the call travels as a plain pickle.
-        import resource
+        from procexec import _executor, _wire
         big = os.urandom(100 * 1024)
-        self.executor.submit(add, 1, 1).result(DEADLINE)     # the workers have started
+        # Out of file descriptors, call_with_buffers() gives up...
+        import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         fds = []
         try:
@@ -520,11 +548,18 @@ class SubmitTest(ExecutorTestCase):
             with self.assertRaises(OSError):
                 while True:
                     fds.append(os.open('/dev/null', os.O_RDONLY))
-            f = self.executor.submit(describe_call, big)
+            self.assertIsNone(_wire.call_with_buffers(add, (big,), {}, 5))
         finally:
             for fd in fds:
                 os.close(fd)
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        # ... and submit() then sends the call as a plain pickle.
+        call_with_buffers = _executor.call_with_buffers
+        _executor.call_with_buffers = lambda *args: None
+        try:
+            f = self.executor.submit(describe_call, big)
+        finally:
+            _executor.call_with_buffers = call_with_buffers
         self.assertEqual(f.result(DEADLINE), ([('bytes', len(big))], [], False))
 
     def test_large_bytes_results(self):
