@@ -34,6 +34,13 @@ def spin(n):
     return acc
 
 
+def timed_spin(n):
+    """spin(n), returning the CPU time it took in the worker."""
+    t = time.thread_time()
+    spin(n)
+    return time.thread_time() - t
+
+
 def rss_of(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -77,8 +84,8 @@ class Pool:
         else:
             self.pool.shutdown(wait=True)
 
-    def warm_up(self):
-        fs = [self.submit(ident, 0) for _ in range(2 * WORKERS)]
+    def warm_up(self, n=2 * WORKERS):
+        fs = [self.submit(ident, 0) for _ in range(n)]
         for f in fs:
             self.result(f)
 
@@ -144,17 +151,25 @@ def payload(kind, size):
 
 def scaling(kind, n):
     seconds = []
+    cpu = []
     for workers in (1, 2):
         p = Pool(kind, workers)
-        p.result(p.submit(ident, 0))
+        # As bench-procexec: one trivial task per worker, submitted at once,
+        # so that every worker has started (pools that start workers on
+        # demand start one per task while none is idle). Starting is (d).
+        p.warm_up(workers)
         t = time.perf_counter()
-        fs = [p.submit(spin, n) for _ in range(8)]
-        for f in fs:
-            p.result(f)
+        fs = [p.submit(timed_spin, n) for _ in range(8)]
+        cpu.append(sum(p.result(f) for f in fs))
         seconds.append(time.perf_counter() - t)
         p.close()
+    # The same tasks may take much more or less CPU time from one second
+    # to the next on a shared virtual machine: the speed-up corrected for
+    # the CPU time the tasks took tells the pool's share from the host's.
     return {"one_worker_s": seconds[0], "two_workers_s": seconds[1],
-            "speedup": seconds[0] / seconds[1]}
+            "speedup": seconds[0] / seconds[1],
+            "one_worker_task_cpu_s": cpu[0], "two_workers_task_cpu_s": cpu[1],
+            "cpu_normalised_speedup": (seconds[0] / cpu[0]) / (seconds[1] / cpu[1])}
 
 
 def main():

@@ -20,6 +20,7 @@ import gc
 import itertools
 import multiprocessing
 import os
+import pickle
 import select
 import signal
 import subprocess
@@ -169,6 +170,34 @@ class FailsInWorker:
 class FailsInParent:
     def __reduce__(self):
         return _explode_in_parent, ()
+
+
+def describe_call(*args, **kwargs):
+    """What a task sees of its arguments, and how they came."""
+    from procexec import _worker
+    fd_list = _worker._current_task.get_fd_list()
+    return ([(type(a).__name__, len(a)) for a in args],
+            sorted((k, type(v).__name__, len(v)) for k, v in kwargs.items()),
+            fd_list is not None and fd_list.get_length())
+
+
+def identities(a, b, nested):
+    return a is b, nested[0] is a, nested[1] == a
+
+
+def big_results(n, shape):
+    data = b'r' * n
+    if shape == 'bytes':
+        return data
+    if shape == 'tuple':
+        return (data, 1, data, {'nested': b'n' * n})
+    if shape == 'list':
+        return [b's' * n, data]
+    raise ValueError(shape)
+
+
+def big_then_raise(data):
+    raise ValueError(len(data))
 
 
 def return_fails_in_parent():
@@ -391,6 +420,34 @@ class SubmitTest(ExecutorTestCase):
         self.assertTrue(called.wait(DEADLINE))
         self.assertEqual(seen, [7])
 
+    def test_done_callbacks_run_in_an_executor_thread(self):
+        # result() may settle a future in the calling thread, but not one
+        # with done-callbacks: those run in the executor's thread, as in
+        # CPython, whoever waits.
+        threads = []
+        for task in ((add, 1, 2), (sleep_then, 0.05, 3), (raise_value_error, 'x')):
+            f = self.executor.submit(*task)
+            f.add_done_callback(lambda f: threads.append(threading.current_thread()))
+            f.exception(timeout=DEADLINE)
+        self.assertEqual(len(threads), 3)
+        self.assertNotIn(threading.main_thread(), threads)
+
+    def test_result_and_exception_timeouts(self):
+        gate = self.gate()
+        f = self.executor.submit(gated, gate.dir, 5)
+        gate.wait_started()
+        with self.assertRaises(cf.TimeoutError):
+            f.result(timeout=0.001)
+        with self.assertRaises(cf.TimeoutError):
+            f.exception(timeout=0)
+        gate.open()
+        self.assertEqual(f.result(timeout=DEADLINE), 5)
+        self.assertIsNone(f.exception(timeout=0))
+        g = self.executor.submit(raise_value_error, 'late')
+        self.assertIsInstance(g.exception(timeout=DEADLINE), ValueError)
+        with self.assertRaises(ValueError):
+            g.result(timeout=0)
+
     def test_exception_keeps_type_message_and_remote_traceback(self):
         f = self.executor.submit(raise_value_error, 'boom')
         with self.assertRaises(ValueError) as cm:
@@ -444,6 +501,102 @@ class SubmitTest(ExecutorTestCase):
         data = os.urandom(3 * 1024 * 1024)
         self.assertEqual(self.executor.submit(add, data, data).result(timeout=DEADLINE),
                          data + data)
+
+    def test_large_bytes_travel_beside_the_pickle(self):
+        # Arguments of at least 64 KiB come in a memfd, as bytes.
+        big = os.urandom(100 * 1024)
+        small = b'x' * 10
+        self.assertEqual(
+            self.executor.submit(describe_call, big, small, k=big, j=small).result(DEADLINE),
+            ([('bytes', len(big)), ('bytes', 10)],
+             [('j', 'bytes', 10), ('k', 'bytes', len(big))], 1))
+        self.assertEqual(self.executor.submit(describe_call, small).result(DEADLINE),
+                         ([('bytes', 10)], [], False))
+        # A bytearray stays a bytearray (inside the pickle).
+        self.assertEqual(self.executor.submit(describe_call, bytearray(big)).result(DEADLINE),
+                         ([('bytearray', len(big))], [], False))
+        # The same object twice is one object again, as with a plain pickle;
+        # large bytes nested deeper travel with the others.
+        self.assertEqual(
+            self.executor.submit(identities, big, big, (big, bytes(big))).result(DEADLINE),
+            (True, True, True))
+        # submit_with, with and without progress, and map.
+        self.assertEqual(self.executor.submit_with(add, (big, small), timeout=DEADLINE)
+                         .result(DEADLINE), big + small)
+        self.assertEqual(self.executor.submit_with(add, (big,), {'b': small},
+                                                   progress=lambda *a: None)
+                         .result(DEADLINE), big + small)
+        self.assertEqual(list(self.executor.map(len, [big, small, big])),
+                         [len(big), 10, len(big)])
+        # A task that raises, with a large argument.
+        with self.assertRaises(ValueError) as cm:
+            self.executor.submit(big_then_raise, big).result(DEADLINE)
+        self.assertEqual(cm.exception.args, (len(big),))
+        # Something else that cannot be pickled still fails only the future.
+        f = self.executor.submit(add, big, lambda: 0)
+        self.assertIsInstance(f.exception(DEADLINE), (AttributeError, pickle.PicklingError))
+
+    def test_large_bytes_without_a_memfd(self):
+        from procexec import _executor, _wire
+        big = os.urandom(100 * 1024)
+        # Out of file descriptors, call_with_buffers() gives up...
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        fds = []
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(open_fds()) + 1, hard))
+            with self.assertRaises(OSError):
+                while True:
+                    fds.append(os.open('/dev/null', os.O_RDONLY))
+            self.assertIsNone(_wire.call_with_buffers(add, (big,), {}, 5))
+        finally:
+            for fd in fds:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        # ... and submit() then sends the call as a plain pickle.
+        call_with_buffers = _executor.call_with_buffers
+        _executor.call_with_buffers = lambda *args: None
+        try:
+            f = self.executor.submit(describe_call, big)
+        finally:
+            _executor.call_with_buffers = call_with_buffers
+        self.assertEqual(f.result(DEADLINE), ([('bytes', len(big))], [], False))
+
+    def test_large_bytes_results(self):
+        n = 100 * 1024
+        self.assertEqual(self.executor.submit(big_results, n, 'bytes').result(DEADLINE),
+                         b'r' * n)
+        data, one, again, nested = self.executor.submit(big_results, n, 'tuple').result(DEADLINE)
+        self.assertEqual((data, one, nested), (b'r' * n, 1, {'nested': b'n' * n}))
+        self.assertIs(again, data)
+        self.assertEqual(self.executor.submit(big_results, n, 'list').result(DEADLINE),
+                         [b's' * n, b'r' * n])
+        self.assertEqual(self.executor.submit(big_results, 10, 'tuple').result(DEADLINE),
+                         (b'r' * 10, 1, b'r' * 10, {'nested': b'n' * 10}))
+
+    def test_large_bytes_wire_format(self):
+        from procexec import _wire
+        big = b'b' * _wire.OOB_MIN
+        variant, fd_list = _wire.call_with_buffers(add, (big, big), {'x': b'c' * _wire.OOB_MIN}, 5)
+        self.assertEqual(variant.get_type_string(), '(ayat)')
+        self.assertEqual(variant.get_child_value(1).unpack(), [_wire.OOB_MIN, _wire.OOB_MIN])
+        self.assertEqual(fd_list.get_length(), 1)
+        fd = fd_list.get(0)
+        try:
+            self.assertEqual(os.fstat(fd).st_size, 2 * _wire.OOB_MIN)
+        finally:
+            os.close(fd)
+        self.assertFalse(_wire.has_big_bytes((big[1:], bytearray(big), 'x' * _wire.OOB_MIN)))
+        self.assertTrue(_wire.big_items([1, big]))
+        self.assertFalse(_wire.big_items({'k': big}))
+        outcome = _wire.outcome_with_buffers(b'\x00', [big, big], 5)
+        self.assertEqual(outcome.get_type_string(), '(ayaay)')
+        head, buffers = _wire.split_buffers(outcome)
+        self.assertEqual(buffers, [big])
+        self.assertEqual(head[-1:], b'\x00')
+        result = _wire.loads_with_buffers(head, buffers)
+        self.assertEqual(result, [big, big])
+        self.assertIs(result[0], result[1])
 
     def test_worker_output_reaches_our_stdout(self):
         # Checked in a child interpreter, whose stdout we can read.

@@ -14,11 +14,11 @@
 # ProcFuture that completed: a batch per wake-up, no thread per task and no
 # polling.
 #
-# A task's outcome travels as an `ay`: a kind byte, then the pickled result
-# (0) or the pickled exception carrying its remote traceback (1, or 2 when
-# the worker could not unpickle the task). The C layer's errors are the
+# A task's outcome travels as an `ay`: the pickled result or the pickled
+# exception carrying its remote traceback, then a kind byte (0: result, 1:
+# exception, 2: the worker could not unpickle the task). The C layer's errors are the
 # pool's own failures: a worker that died, a timeout, an interrupted task,
-# a broken pool.
+# a broken pool. Large bytes objects travel beside the pickles (_wire).
 
 import itertools
 import logging
@@ -41,7 +41,9 @@ from concurrent.futures.process import BrokenProcessPool as _CPythonBrokenProces
 from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
-from . import _sharing, _worker
+from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
+                    CALL_TASK, INIT_TASK, call_with_buffers, has_big_bytes,
+                    loads_with_buffers, split_buffers)
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -77,7 +79,11 @@ _PROC_ERROR_DOMAIN = 'proc-error-quark'
 _GIO_ERROR_DOMAIN = 'g-io-error-quark'
 _GIO_ERROR_CANCELLED = 19   # G_IO_ERROR_CANCELLED
 
-_CALL_TASK = _worker.CALL_TASK
+_CALL_TASK = CALL_TASK
+
+# How long Future.result() waits for its task in C before it leaves the
+# future to the collector thread (see Future._settle_here).
+_FAST_WAIT_USEC = 20_000
 
 # The largest max-workers the C library accepts.
 _MAX_WORKERS_LIMIT = 4096
@@ -210,6 +216,7 @@ class Future(_cf.Future):
         self._exception = None
         self._lock = _allocate_lock()
         self._pf = None
+        self._st = None
 
     def __getattr__(self, name):
         # Only for attributes not made yet.
@@ -231,12 +238,55 @@ class Future(_cf.Future):
     def result(self, timeout=None):
         if self._state == _FINISHED and self._exception is None:
             return self._result
+        if self._state != _FINISHED:
+            timeout = self._settle_here(timeout)
+            if self._state == _FINISHED and self._exception is None:
+                return self._result
         return super().result(timeout)
 
     def exception(self, timeout=None):
         if self._state == _FINISHED:
             return self._exception
+        timeout = self._settle_here(timeout)
+        if self._state == _FINISHED:
+            return self._exception
         return super().exception(timeout)
+
+    def _settle_here(self, timeout):
+        """When this future's task is the executor's only pending one,
+        waits a little for it in C, without the GIL, and settles the
+        future in this thread if it completed, instead of waiting for the
+        collector thread to settle it and wake this one: a round trip of
+        one short task at a time goes faster. Returns what is left of
+        @timeout.
+
+        The wait is short (FAST_WAIT_USEC): Ctrl-C cannot interrupt it.
+        Futures with done-callbacks or waiters (wait(), as_completed())
+        and futures with progress callbacks are left to the collector, so
+        that callbacks run in the executor's threads, as before."""
+        pf = self._pf
+        st = self._st
+        if pf is None or st is None or timeout is not None and timeout <= 0:
+            return timeout
+        if len(st.pending) > 1:
+            # Other tasks are pending: the collector settles the futures
+            # that complete in batches, one wake-up for several; waking
+            # this thread too for each would cost more than it saves.
+            return timeout
+        d = self.__dict__
+        if d.get('_done_callbacks') or d.get('_waiters') or pf in st.with_progress:
+            return timeout
+        if timeout is None:
+            done = pf.wait(_FAST_WAIT_USEC)
+        else:
+            start = time.monotonic()
+            done = pf.wait(min(_FAST_WAIT_USEC, int(timeout * 1_000_000)))
+            timeout = max(0.0, timeout - (time.monotonic() - start))
+        if done and st.pending.pop(pf, None) is not None:
+            # The collector will find it gone when the completion queue
+            # hands it the same future.
+            _settle_guarded(pf, self)
+        return timeout
 
     # -- completion, by the collector thread --
 
@@ -491,7 +541,9 @@ class _State:
                 self.collector = None
             # No worker will start any more: the descriptors shared with
             # the initializer's arguments can go.
-            _sharing.release(self.shared_fds)
+            if self.shared_fds:
+                from . import _sharing
+                _sharing.release(self.shared_fds)
 
 
 def _settle_guarded(pf, f):
@@ -513,14 +565,22 @@ def _settle(pf, f):
                 f.set_running_or_notify_cancel()
         else:
             _finish(f, None, _error_from_gerror(e))
-        f._pf = None
+        f._pf = f._st = None
         return
 
     try:
-        data = value.get_data_as_bytes().get_data()
-        del value
-        kind = data[0]
-        outcome = _loads(memoryview(data)[1:])
+        if value.get_type_string() == 'ay':
+            data = value.get_data_as_bytes().get_data()
+            del value
+            kind = data[-1]
+            outcome = _loads(data)      # up to its end: the kind byte follows
+        else:
+            # `(ayaay)`: large bytes travel beside the pickle (see _wire).
+            data, buffers = split_buffers(value)
+            del value
+            kind = data[-1]
+            outcome = loads_with_buffers(data, buffers)
+            del buffers
     except BaseException as e:
         exc = ResultUnpicklingError('the outcome of the task could not be unpickled: '
                                     '%s: %s' % (type(e).__name__, e))
@@ -538,7 +598,7 @@ def _settle(pf, f):
             exc.__cause__ = outcome
             _finish(f, None, exc)
     # Only now: cancel() needs it until the future is done.
-    f._pf = None
+    f._pf = f._st = None
 
 
 def _finish(f, result, exception):
@@ -559,27 +619,6 @@ def _without_frames(e):
             e.__cause__ = _RemoteTraceback('\n"""\n%s"""' % text)
         e.__traceback__ = None
     return e
-
-
-# Workaround for a GLib bug (2.74, Debian 12): g_ref_string_release() drops
-# an interned string's count to zero before it takes the intern table's
-# lock, so a g_ref_string_new_intern() of the same string in another
-# thread can revive a string being freed (critical "old_value > 0", then a
-# use-after-free). ProcFuture interns its task name, and the collector
-# drops futures while other threads submit. Holding one future of each of
-# our task names for the life of the process keeps every count above zero.
-# The futures come from an executor that never starts a worker.
-_keepalive = []
-
-
-def _keep_task_names_alive():
-    if _keepalive:
-        return
-    gexec = Procexec.Executor(max_workers=1,
-                              worker_argv=['/nonexistent/procexec-name-keepalive'])
-    for name in (_worker.INIT_TASK, _worker.CALL_TASK, _worker.CALL_PROGRESS_TASK):
-        _keepalive.append(gexec.submit(name, None))
-    gexec.shutdown(True, True)
 
 
 def _python_exit():
@@ -741,10 +780,12 @@ class ProcessPoolExecutor(_base.Executor):
     def __init__(self, max_workers=None, mp_context=None, initializer=None,
                  initargs=(), *, max_tasks_per_child=None, task_timeout=None,
                  cancel_grace=None):
-        if _worker.bootstrapping:
+        worker = sys.modules.get(__package__ + '._worker')
+        if worker is not None and worker.bootstrapping:
             # A worker imports a main script without a __main__ guard: stop
-            # there, see procexec._worker.StopMainImport.
-            raise _worker.StopMainImport()
+            # there, see procexec._worker.StopMainImport. (Only workers
+            # import _worker, unless a task function asks for it.)
+            raise worker.StopMainImport()
 
         if max_workers is None:
             max_workers = os.cpu_count() or 1
@@ -792,6 +833,7 @@ class ProcessPoolExecutor(_base.Executor):
             # Pickled as CPython pickles them for a spawned process, so that
             # initargs may hold multiprocessing queues, locks, values...
             try:
+                from . import _sharing
                 prep['initializer'], shared_fds = _sharing.dumps_spawning(
                     (initializer, tuple(initargs)))
             except Exception as e:
@@ -808,14 +850,12 @@ class ProcessPoolExecutor(_base.Executor):
 
         props = dict(max_workers=max_workers,
                      worker_argv=argv,
-                     initializer=_worker.INIT_TASK,
+                     initializer=INIT_TASK,
                      initargs=variant_from_bytes(T_TUPLE_AY, _dumps(prep, _HIGHEST)),
                      max_tasks_per_child=max_tasks_per_child or 0,
                      task_timeout=task_timeout_usec)
         if cancel_grace_usec is not None:
             props['cancel_grace'] = cancel_grace_usec
-        with _states_lock:
-            _keep_task_names_alive()
         gexec = Procexec.Executor(**props)
 
         self._state = _State(gexec)
@@ -824,6 +864,7 @@ class ProcessPoolExecutor(_base.Executor):
         self._state.shared_fds = shared_fds
         self._finalizer = weakref.finalize(self, _State.shutdown_now, self._state, False)
         if shared_fds:
+            from . import _sharing
             weakref.finalize(self, _sharing.release, shared_fds)
 
     @staticmethod
@@ -851,6 +892,9 @@ class ProcessPoolExecutor(_base.Executor):
     def submit(self, fn, /, *args, **kwargs):
         """Schedules fn(*args, **kwargs) in a worker and returns its Future."""
         # The hot path: _submit() inlined for the common case.
+        if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
+            # Large bytes travel in a memfd (see _wire).
+            return self._submit(fn, args, kwargs, -1, None)
         st = self._state
         f = Future()
         try:
@@ -866,6 +910,7 @@ class ProcessPoolExecutor(_base.Executor):
             except GLib.Error as e:
                 raise _submit_error(e) from None
             f._pf = pf
+            f._st = st
             st.pending[pf] = f
             st.cq_add(pf)
             if st.collector is None:
@@ -886,29 +931,39 @@ class ProcessPoolExecutor(_base.Executor):
         if kwargs is None:
             kwargs = {}
         timeout_usec = -1 if timeout is None else _seconds_to_usec(timeout, 'timeout')
-        task = _worker.CALL_TASK if progress is None else _worker.CALL_PROGRESS_TASK
-        return self._submit(fn, tuple(args), kwargs, task, timeout_usec, progress)
+        return self._submit(fn, tuple(args), kwargs, timeout_usec, progress)
 
-    def _submit(self, fn, args, kwargs, task, timeout_usec, progress):
+    def _submit(self, fn, args, kwargs, timeout_usec, progress):
         st = self._state
         f = Future()
+        call = None
         try:
-            payload = _dumps((fn, args, kwargs), _HIGHEST)
+            if (args and has_big_bytes(args)) or (kwargs and has_big_bytes(kwargs.values())):
+                # Large bytes travel in a memfd (see _wire), if one is to be had.
+                call = call_with_buffers(fn, args, kwargs, _HIGHEST)
+            if call is not None:
+                variant, fd_list = call
+                task = CALL_BUFFERS_TASK if progress is None else CALL_PROGRESS_BUFFERS_TASK
+            else:
+                variant = _new_from_bytes(T_TUPLE_AY,
+                                          _Bytes(_dumps((fn, args, kwargs), _HIGHEST)), True)
+                fd_list = None
+                task = CALL_TASK if progress is None else CALL_PROGRESS_TASK
         except Exception as e:
             return self._pickling_failed(f, e)
-        variant = _new_from_bytes(T_TUPLE_AY, _Bytes(payload), True)
         with st.lock:
             if st.shutdown or _global_shutdown:
                 self._check_can_submit()
             try:
                 if progress is not None:
-                    pf = self._submit_with_progress(task, variant, timeout_usec,
+                    pf = self._submit_with_progress(task, variant, fd_list, timeout_usec,
                                                     progress, f)
                 else:
-                    pf = st.gexec.submit_full(task, variant, None, timeout_usec, None)
+                    pf = st.gexec.submit_full(task, variant, fd_list, timeout_usec, None)
             except GLib.Error as e:
                 raise _submit_error(e) from None
             f._pf = pf
+            f._st = st
             st.pending[pf] = f
             st.cq_add(pf)
             if st.collector is None:
@@ -924,7 +979,7 @@ class ProcessPoolExecutor(_base.Executor):
         f.set_exception(_without_frames(e))
         return f
 
-    def _submit_with_progress(self, task, variant, timeout_usec, progress, f):
+    def _submit_with_progress(self, task, variant, fd_list, timeout_usec, progress, f):
         st = self._state
         if st.progress is None:
             st.progress = _ProgressLoop()
@@ -932,7 +987,7 @@ class ProcessPoolExecutor(_base.Executor):
         handler = _progress_handler(progress, weakref.ref(f))
 
         def submit_here():
-            pf = gexec.submit_full(task, variant, None, timeout_usec, None)
+            pf = gexec.submit_full(task, variant, fd_list, timeout_usec, None)
             pf.connect('progress', handler)
             return pf
         pf = st.progress.call(submit_here)

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # A worker is a Procexec.Worker, written through GObject-Introspection, that
-# registers three generic tasks:
+# registers these generic tasks:
 #
 #   procexec-py-init           run once by the C layer before any task (the
 #                              executor's "initializer"): prepares the
@@ -15,15 +15,21 @@
 #                              INIT_FAILED and the pool is broken, as in
 #                              CPython.
 #   procexec-py-call           unpickles (fn, args, kwargs) from its `(ay)`
-#   procexec-py-call-progress  argument, calls it, and returns an `ay`: a
-#                              kind byte (0: result, 1: exception, 2: the
-#                              task could not be unpickled) then the pickled
-#                              result, or the pickled exception with its
-#                              formatted traceback. A task's exception is
+#   procexec-py-call-progress  argument, calls it, and returns an `ay`: the
+#                              pickled result, or the pickled exception with
+#                              its formatted traceback, then a kind byte (0:
+#                              result, 1: exception, 2: the task could not be
+#                              unpickled; last, as unpickling ignores what
+#                              follows a pickle). A task's exception is
 #                              data: the C layer's GError path is left for
 #                              real failures (a worker that died, a
 #                              timeout...). The -progress variant is used
 #                              when the parent listens for progress reports.
+#   procexec-py-call-buffers   the same for a call whose large bytes
+#   procexec-py-call-progress-buffers  arguments come in a memfd: a `(ayat)`
+#                              argument and an fd (see _wire). A result
+#                              holding large bytes is a `(ayaay)` instead
+#                              of an `ay`, for any of these tasks.
 #
 # A task's print() goes to the parent's stdout: the C layer gives workers
 # the parent's stdout and stderr, and _run() flushes both after each task.
@@ -41,10 +47,10 @@ import sys
 import types
 
 from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
+from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
+                    CALL_TASK, INIT_TASK, big_items, load_call_with_buffers,
+                    outcome_with_buffers)
 
-INIT_TASK = 'procexec-py-init'
-CALL_TASK = 'procexec-py-call'
-CALL_PROGRESS_TASK = 'procexec-py-call-progress'
 
 ERROR_DOMAIN = 'procexec-python-error-quark'
 
@@ -52,9 +58,9 @@ _HIGHEST = pickle.HIGHEST_PROTOCOL
 _dumps = pickle.dumps
 _loads = pickle.loads
 
-# The first byte of a task's outcome.
-_OK = b'\x00'           # the pickled result follows
-_RAISED = b'\x01'       # the task raised: the pickled exception follows
+# The last byte of a task's outcome, after the pickle.
+_OK = b'\x00'           # the pickled result
+_RAISED = b'\x01'       # the task raised: the pickled exception
 _UNPICKLING = b'\x02'   # (fn, args, kwargs) could not be unpickled here
 
 # True while the main script is being imported as __mp_main__. A
@@ -226,16 +232,16 @@ class _ExceptionWithTraceback:
 
 def _exception_payload(exc, kind=_RAISED):
     try:
-        return kind + _dumps(_ExceptionWithTraceback(exc, exc.__traceback__), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(exc, exc.__traceback__), _HIGHEST) + kind
     except BaseException as e:
         # The exception cannot be pickled: send the pickling error instead,
         # as CPython's _sendback_result does.
         error = e
     try:
-        return kind + _dumps(_ExceptionWithTraceback(error, error.__traceback__), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(error, error.__traceback__), _HIGHEST) + kind
     except BaseException:
         err = RuntimeError('%s, which could not be pickled: %s' % (type(exc).__name__, exc))
-        return kind + _dumps(_ExceptionWithTraceback(err, None), _HIGHEST)
+        return _dumps(_ExceptionWithTraceback(err, None), _HIGHEST) + kind
 
 
 def _flush():
@@ -264,7 +270,7 @@ def _unblock_sigint():
     _sigint_blocked = False
 
 
-def _run(task, args, reports):
+def _run(task, args, reports, buffers):
     global _current_task, _current_reports, _last_task
     if _sigint_blocked:
         _unblock_sigint()
@@ -272,13 +278,20 @@ def _run(task, args, reports):
     _current_reports = reports
     try:
         try:
-            fn, a, kw = _loads(args.get_data_as_bytes().get_data())
+            if buffers:
+                # `(ayat)`: large bytes arguments travel in a memfd (_wire).
+                fn, a, kw = load_call_with_buffers(args, task)
+            else:
+                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
         except BaseException as e:
             out = _exception_payload(e, _UNPICKLING)
         else:
             result = fn(*a, **kw)
             del fn, a, kw
-            out = _OK + _dumps(result, _HIGHEST)
+            t = type(result)
+            if (t is bytes or t is tuple or t is list) and big_items(result):
+                return outcome_with_buffers(_OK, result, _HIGHEST)
+            out = _dumps(result, _HIGHEST) + _OK
     except BaseException as e:
         out = _exception_payload(e)
     finally:
@@ -289,11 +302,19 @@ def _run(task, args, reports):
 
 
 def _call_task(task, args, *user_data):
-    return _run(task, args, False)
+    return _run(task, args, False, False)
 
 
 def _call_progress_task(task, args, *user_data):
-    return _run(task, args, True)
+    return _run(task, args, True, False)
+
+
+def _call_buffers_task(task, args, *user_data):
+    return _run(task, args, False, True)
+
+
+def _call_progress_buffers_task(task, args, *user_data):
+    return _run(task, args, True, True)
 
 
 # ---- API for task functions ---------------------------------------------------
@@ -363,6 +384,8 @@ def main():
     _worker.register_task(INIT_TASK, _init_task)
     _worker.register_task(CALL_TASK, _call_task)
     _worker.register_task(CALL_PROGRESS_TASK, _call_progress_task)
+    _worker.register_task(CALL_BUFFERS_TASK, _call_buffers_task)
+    _worker.register_task(CALL_PROGRESS_BUFFERS_TASK, _call_progress_buffers_task)
 
     status = 0
     try:
