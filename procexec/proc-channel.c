@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -167,6 +168,78 @@ fail:
   }
 }
 
+/* Writes @iov into a new sealed memfd. write() lets the kernel allocate
+ * and fill the pages in one pass, where a mapping must fault (and zero)
+ * each page before the copy and be torn down after it. */
+static int
+iov_to_memfd (struct iovec  *iov,
+              int            n_iov,
+              gsize          size,
+              GError       **error)
+{
+  gsize done = 0;
+  int fd;
+
+  fd = memfd_create ("procexec-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    goto fail;
+  while (done < size)
+    {
+      ssize_t n = pwritev (fd, iov, n_iov, done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            errno = EIO;
+          goto fail;
+        }
+      done += n;
+      /* Skip what was written. */
+      while (n_iov > 0 && (gsize) n >= iov->iov_len)
+        {
+          n -= iov->iov_len;
+          iov++;
+          n_iov--;
+        }
+      if (n_iov > 0)
+        {
+          iov->iov_base = (guint8 *) iov->iov_base + n;
+          iov->iov_len -= n;
+        }
+    }
+  if (fcntl (fd, F_ADD_SEALS, REQUIRED_SEALS | F_SEAL_SEAL) < 0)
+    goto fail;
+  return fd;
+
+fail:
+  {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                 "Could not put a payload of %" G_GSIZE_FORMAT " bytes in a memfd: %s",
+                 size, g_strerror (saved));
+    return -1;
+  }
+}
+
+/* Queues the header of a frame whose payload is in @memfd (taken). */
+static void
+queue_memfd_frame (ProcChannel *self,
+                   guint8       kind,
+                   int          memfd,
+                   guint        n_other_fds)
+{
+  guint8 *hdr;
+
+  g_array_append_val (self->out_fds, memfd);
+  g_byte_array_set_size (self->out, self->out->len + PROC_FRAME_HEADER_SIZE);
+  hdr = self->out->data + self->out->len - PROC_FRAME_HEADER_SIZE;
+  put_header (hdr, 0, kind, PROC_FRAME_FLAG_MEMFD, n_other_fds + 1);
+}
+
 gboolean
 proc_channel_queue (ProcChannel  *self,
                     guint8        kind,
@@ -203,18 +276,11 @@ proc_channel_queue (ProcChannel  *self,
   if (size > PROC_CHANNEL_MEMFD_THRESHOLD &&
       !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
     {
-      guint8 *hdr;
       int memfd = payload_to_memfd (payload, size, error);
 
       if (memfd < 0)
         goto out;
-      g_array_append_val (self->out_fds, memfd);
-      flags |= PROC_FRAME_FLAG_MEMFD;
-      n_fds++;
-
-      g_byte_array_set_size (self->out, self->out->len + PROC_FRAME_HEADER_SIZE);
-      hdr = self->out->data + self->out->len - PROC_FRAME_HEADER_SIZE;
-      put_header (hdr, 0, kind, flags, n_fds);
+      queue_memfd_frame (self, kind, memfd, n_fds);
     }
   else
     {
@@ -251,6 +317,33 @@ proc_channel_queue (ProcChannel  *self,
 out:
   g_variant_unref (payload);
   return ret;
+}
+
+/* The value whose bytes are those of @value: @value itself, or the only
+ * member of a tuple of one variable-size member, which GVariant serializes
+ * as that member's bytes alone. Task arguments are often such a tuple
+ * around one large array, made with g_variant_new_tuple(): asking the
+ * tuple for its bytes would copy the array into a new buffer, asking the
+ * array does not. */
+static GVariant *
+bytes_holder (GVariant *value)
+{
+  GVariant *holder = g_variant_ref (value);
+
+  while (g_variant_is_of_type (holder, G_VARIANT_TYPE_TUPLE) &&
+         g_variant_n_children (holder) == 1)
+    {
+      GVariant *member = g_variant_get_child_value (holder, 0);
+
+      if (proc_type_is_fixed_size (g_variant_get_type (member)))
+        {
+          g_variant_unref (member);
+          break;
+        }
+      g_variant_unref (holder);
+      holder = member;
+    }
+  return holder;
 }
 
 /* The size of a GVariant container of @body bytes with @n_offsets framing
@@ -308,6 +401,43 @@ proc_channel_queue_call (ProcChannel  *self,
     {
       v_start = 8;
       body = size = v_start + value_size + 1 + type_len;
+    }
+
+  if (fds == NULL && size > PROC_CHANNEL_MEMFD_THRESHOLD &&
+      !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
+    {
+      /* The same bytes as below, gathered from three places; the value's
+       * own bytes are not copied when it is already serialized. */
+      g_autofree guint8 *head = g_malloc0 (v_start);
+      guint8 tail[1 + 256 + 8] = { 0, };  /* NUL, type, framing offset */
+      gsize tail_len = 1 + type_len + offset_size;
+      g_autofree guint8 *big_tail = tail_len > sizeof tail ? g_malloc0 (tail_len) : NULL;
+      guint8 *t = big_tail ? big_tail : tail;
+      struct iovec iov[3];
+      GVariant *holder;
+      int memfd;
+
+      memcpy (head, &id, 8);
+      if (name != NULL)
+        memcpy (head + 8, name, name_len);
+      memcpy (t + 1, type, type_len);
+      if (name != NULL)
+        {
+          guint64 name_end = GUINT64_TO_LE (8 + name_len + 1);
+
+          memcpy (t + 1 + type_len, &name_end, offset_size);
+        }
+      holder = bytes_holder (value);
+      iov[0] = (struct iovec) { head, v_start };
+      iov[1] = (struct iovec) { (void *) g_variant_get_data (holder), value_size };
+      iov[2] = (struct iovec) { t, tail_len };
+      memfd = iov_to_memfd (iov, 3, size, error);
+      g_variant_unref (holder);
+      g_variant_unref (value);
+      if (memfd < 0)
+        return FALSE;
+      queue_memfd_frame (self, kind, memfd, 0);
+      return TRUE;
     }
 
   if (fds != NULL || size > PROC_CHANNEL_MEMFD_THRESHOLD)

@@ -531,13 +531,26 @@ _proc_future_mark_running (ProcFuture *self,
   return ret;
 }
 
-/* Moves to @state; the caller then runs finish_unlocked() with the
- * returned callbacks after dropping the lock. */
+typedef struct {
+  GVariant    *args;
+  GUnixFDList *fd_list;
+} SpentInputs;
+
+static void
+spent_inputs_free (SpentInputs *spent)
+{
+  g_clear_pointer (&spent->args, g_variant_unref);
+  g_clear_object (&spent->fd_list);
+}
+
+/* Moves to @state; after dropping the lock, the caller dispatches the
+ * returned callbacks and frees @spent. */
 static GSList *
 complete_locked (ProcFuture      *self,
                  ProcFutureState  state,
                  GVariant        *result,
-                 GError          *error)
+                 GError          *error,
+                 SpentInputs     *spent)
 {
   GSList *waiters;
 
@@ -546,9 +559,11 @@ complete_locked (ProcFuture      *self,
   self->result = result;
   self->error = error;
 
-  /* Inputs are not needed any more. */
-  g_clear_pointer (&self->args, g_variant_unref);
-  g_clear_object (&self->fd_list);
+  /* Inputs are not needed any more; the caller frees them once the lock is
+   * released and the waiters are awake: unmapping a large argument or
+   * closing the last fd of a memfd takes milliseconds. */
+  spent->args = g_steal_pointer (&self->args);
+  spent->fd_list = g_steal_pointer (&self->fd_list);
 
   waiters = g_steal_pointer (&self->waiters);
   for (GSList *l = waiters; l != NULL; l = l->next)
@@ -574,6 +589,7 @@ _proc_future_complete (ProcFuture *self,
                        GError     *error)
 {
   GSList *callbacks;
+  SpentInputs spent;
 
   g_return_val_if_fail ((result == NULL) != (error == NULL), FALSE);
 
@@ -593,10 +609,11 @@ _proc_future_complete (ProcFuture *self,
       error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                            "Task “%s” was interrupted", self->task_name);
     }
-  callbacks = complete_locked (self, PROC_FUTURE_STATE_FINISHED, result, error);
+  callbacks = complete_locked (self, PROC_FUTURE_STATE_FINISHED, result, error, &spent);
   _proc_futures_unlock ();
 
   dispatch_callbacks (self, callbacks);
+  spent_inputs_free (&spent);
   return TRUE;
 }
 
@@ -604,6 +621,7 @@ static gboolean
 cancel_pending (ProcFuture *self)
 {
   GSList *callbacks;
+  SpentInputs spent;
 
   _proc_futures_lock ();
   if (self->state == PROC_FUTURE_STATE_CANCELLED)
@@ -618,10 +636,12 @@ cancel_pending (ProcFuture *self)
     }
   callbacks = complete_locked (self, PROC_FUTURE_STATE_CANCELLED, NULL,
                                g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                            "Task “%s” was cancelled", self->task_name));
+                                            "Task “%s” was cancelled", self->task_name),
+                               &spent);
   _proc_futures_unlock ();
 
   dispatch_callbacks (self, callbacks);
+  spent_inputs_free (&spent);
   return TRUE;
 }
 

@@ -98,6 +98,21 @@ test_channel_queue_call (void)
           check_call (PROC_MSG_RESULT, id++, NULL, bytes_of_size (value_sizes[v]));
       }
 
+  /* Large arguments as tasks get them: a tuple around one array, nested,
+   * and around members whose bytes are not the tuple's. */
+  {
+    GVariant *big = bytes_of_size (PROC_CHANNEL_MEMFD_THRESHOLD + 100);
+    GVariant *inner;
+
+    check_call (PROC_MSG_RUN, 6, "len", g_variant_new_tuple (&big, 1));
+    big = bytes_of_size (PROC_CHANNEL_MEMFD_THRESHOLD + 3);
+    inner = g_variant_new_tuple (&big, 1);
+    check_call (PROC_MSG_RESULT, 7, NULL, g_variant_new_tuple (&inner, 1));
+    check_call (PROC_MSG_RUN, 8, "pair",
+                g_variant_new ("(@ayu)", bytes_of_size (PROC_CHANNEL_MEMFD_THRESHOLD + 5), 9));
+    check_call (PROC_MSG_RUN, 9, "fixed", g_variant_new ("((uy))", 1, 2));
+  }
+
   /* Values of other shapes and alignments. */
   check_call (PROC_MSG_RUN, 3, "echo", g_variant_new ("(i)", -5));
   check_call (PROC_MSG_RUN, 3, "echo", g_variant_new ("()"));
