@@ -1197,7 +1197,8 @@ proc_executor_submit_finish (ProcExecutor  *self,
  * @chunksize: how many items travel in one message and run as one unit of
  *   work; at least 1
  * @buffersize: the most chunks submitted and not yet consumed (look-ahead);
- *   0 means twice [property@Executor:max-workers]
+ *   0 means eight times [property@Executor:max-workers], enough to keep
+ *   every worker fed while the results are consumed
  * @timeout_usec: a deadline for the whole map, in microseconds from this
  *   call; -1 for none
  * @error: return location for an error
@@ -1249,7 +1250,7 @@ proc_executor_map (ProcExecutor  *self,
  * @destroy: (nullable): frees @user_data when the iterator is done with it
  * @chunksize: how many items travel in one message; at least 1
  * @buffersize: the most chunks submitted and not yet consumed; 0 means
- *   twice [property@Executor:max-workers]
+ *   eight times [property@Executor:max-workers]
  * @timeout_usec: a deadline for the whole map, in microseconds from this
  *   call; -1 for none
  * @error: return location for an error

@@ -339,8 +339,10 @@ _proc_map_iter_new (ProcExecutor     *executor,
   self->executor = g_object_ref (executor);
   self->task = g_strdup (task);
   self->chunksize = chunksize;
+  /* Deep enough that each worker has chunks queued while the consumer
+   * takes results out of another (CPython's map has no bound at all). */
   self->buffersize = buffersize > 0 ? buffersize
-                                    : 2 * proc_executor_get_max_workers (executor);
+                                    : 8 * proc_executor_get_max_workers (executor);
   self->deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
   if (inputs != NULL)
     {

@@ -248,7 +248,7 @@ check_lookahead (guint max_workers,
                  guint buffersize)
 {
   ProcExecutor *executor = test_executor_new (max_workers, NULL);
-  guint effective = buffersize != 0 ? buffersize : 2 * max_workers;
+  guint effective = buffersize != 0 ? buffersize : 8 * max_workers;
   Counter counter = { 0, 1000000, 0 };
   GError *error = NULL;
   GVariant *result = NULL;
@@ -317,7 +317,7 @@ test_map_lookahead (void)
   check_lookahead (2, 1, 2);
   check_lookahead (2, 3, 2);
   check_lookahead (2, 5, 1);
-  check_lookahead (2, 4, 0);  /* default: 2 * max-workers chunks */
+  check_lookahead (2, 4, 0);  /* default: 8 * max-workers chunks */
 }
 
 /* A finite map_func input: all results in order, then the end. */
