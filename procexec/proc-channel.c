@@ -131,58 +131,18 @@ put_header (guint8 *p,
   memcpy (p + 6, &le_fds, 2);
 }
 
-/* Serializes @payload into a sealed memfd. */
-static int
-payload_to_memfd (GVariant  *payload,
-                  gsize      size,
-                  GError   **error)
-{
-  int fd;
-  void *map;
-
-  fd = memfd_create ("procexec-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    goto fail;
-  if (ftruncate (fd, size) < 0)
-    goto fail;
-  /* Pre-faulted in one call: far cheaper than a fault per page. */
-  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (map == MAP_FAILED)
-    goto fail;
-  g_variant_store (payload, map);
-  munmap (map, size);
-  if (fcntl (fd, F_ADD_SEALS, REQUIRED_SEALS | F_SEAL_SEAL) < 0)
-    goto fail;
-
-  return fd;
-
-fail:
-  {
-    int saved = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                 "Could not put a payload of %" G_GSIZE_FORMAT " bytes in a memfd: %s",
-                 size, g_strerror (saved));
-    return -1;
-  }
-}
-
-/* Writes @iov into a new sealed memfd. write() lets the kernel allocate
- * and fill the pages in one pass, where a mapping must fault (and zero)
- * each page before the copy and be torn down after it. */
-static int
-iov_to_memfd (struct iovec  *iov,
-              int            n_iov,
-              gsize          size,
-              GError       **error)
+/* Fills @fd with @size bytes gathered from @iov, at its start. write()
+ * lets the kernel allocate and fill the pages in one pass, where a mapping
+ * must fault (and zero) each page before the copy and be torn down after
+ * it; but it needs the bytes already serialized. */
+static gboolean
+pwrite_all (int           fd,
+            struct iovec *iov,
+            int           n_iov,
+            gsize         size)
 {
   gsize done = 0;
-  int fd;
 
-  fd = memfd_create ("procexec-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    goto fail;
   while (done < size)
     {
       ssize_t n = pwritev (fd, iov, n_iov, done);
@@ -193,7 +153,7 @@ iov_to_memfd (struct iovec  *iov,
         {
           if (n == 0)
             errno = EIO;
-          goto fail;
+          return FALSE;
         }
       done += n;
       /* Skip what was written. */
@@ -209,11 +169,46 @@ iov_to_memfd (struct iovec  *iov,
           iov->iov_len -= n;
         }
     }
-  if (fcntl (fd, F_ADD_SEALS, REQUIRED_SEALS | F_SEAL_SEAL) < 0)
-    goto fail;
-  return fd;
+  return TRUE;
+}
 
-fail:
+/* Serializes @payload straight into @fd, through a pre-faulted mapping
+ * (far cheaper than a fault per page): a tree of GVariants has no bytes to
+ * write() until it is serialized somewhere. */
+static gboolean
+store_mapped (int       fd,
+              GVariant *payload,
+              gsize     size)
+{
+  void *map;
+
+  if (ftruncate (fd, size) < 0)
+    return FALSE;
+  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (map == MAP_FAILED)
+    return FALSE;
+  g_variant_store (payload, map);
+  munmap (map, size);
+  return TRUE;
+}
+
+/* A new sealed memfd of @size bytes: @payload serialized, or when it is
+ * NULL, the bytes of @iov. */
+static int
+payload_to_memfd (GVariant      *payload,
+                  struct iovec  *iov,
+                  int            n_iov,
+                  gsize          size,
+                  GError       **error)
+{
+  int fd;
+
+  fd = memfd_create ("procexec-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd >= 0 &&
+      (payload != NULL ? store_mapped (fd, payload, size) : pwrite_all (fd, iov, n_iov, size)) &&
+      fcntl (fd, F_ADD_SEALS, REQUIRED_SEALS | F_SEAL_SEAL) == 0)
+    return fd;
+
   {
     int saved = errno;
     if (fd >= 0)
@@ -276,7 +271,7 @@ proc_channel_queue (ProcChannel  *self,
   if (size > PROC_CHANNEL_MEMFD_THRESHOLD &&
       !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
     {
-      int memfd = payload_to_memfd (payload, size, error);
+      int memfd = payload_to_memfd (payload, NULL, 0, size, error);
 
       if (memfd < 0)
         goto out;
@@ -431,7 +426,7 @@ proc_channel_queue_call (ProcChannel  *self,
       iov[0] = (struct iovec) { head, v_start };
       iov[1] = (struct iovec) { (void *) g_variant_get_data (holder), value_size };
       iov[2] = (struct iovec) { t, tail_len };
-      memfd = iov_to_memfd (iov, 3, size, error);
+      memfd = payload_to_memfd (NULL, iov, 3, size, error);
       g_variant_unref (holder);
       g_variant_unref (value);
       if (memfd < 0)
