@@ -345,11 +345,22 @@ proc_worker_is_worker_process (void)
 /* ---- output ------------------------------------------------------------ */
 
 static void
-die_on_channel_error (GError *error)
+die_on_channel_error (const GError *error)
 {
   /* The parent is gone or sent garbage: nobody is left to answer. */
   g_printerr ("procexec-worker[%d]: %s\n", (int) getpid (), error->message);
   _exit (1);
+}
+
+static GVariant *
+error_reply (guint64       id,
+             const GError *error)
+{
+  const char *domain, *message;
+  gint code;
+
+  proc_error_to_wire (error, &domain, &code, &message);
+  return g_variant_new ("(tsis)", id, domain, code, message);
 }
 
 /* A result that cannot be sent (e.g. no memory for a memfd) still owes
@@ -359,12 +370,8 @@ queue_send_error_locked (ProcWorker   *self,
                          guint64       id,
                          const GError *error)
 {
-  if (!proc_channel_queue (self->channel, PROC_MSG_ERROR,
-                           g_variant_new ("(tsis)", id,
-                                          g_quark_to_string (error->domain),
-                                          error->code, error->message),
-                           NULL, NULL))
-    die_on_channel_error ((GError *) error);
+  if (!proc_channel_queue (self->channel, PROC_MSG_ERROR, error_reply (id, error), NULL, NULL))
+    die_on_channel_error (error);
 }
 
 static void
@@ -828,17 +835,6 @@ run_one (ProcWorker   *self,
   if (entry == NULL)
     return NULL;
   return call_task (entry, prepare_task (self, id, name, cancellable, fds), name, args, error);
-}
-
-static GVariant *
-error_reply (guint64       id,
-             const GError *error)
-{
-  const char *domain, *message;
-  gint code;
-
-  proc_error_to_wire (error, &domain, &code, &message);
-  return g_variant_new ("(tsis)", id, domain, code, message);
 }
 
 static GVariant *
