@@ -449,6 +449,15 @@ class _State:
         self.cq_add = self.cq.add
         self.shared_fds = []       # see _sharing
 
+    def track(self, f, pf):
+        # With self.lock held: the collector settles f once pf is done.
+        f._pf = pf
+        f._st = self
+        self.pending[pf] = f
+        self.cq_add(pf)
+        if self.collector is None:
+            self.start_collector()
+
     # -- the collector thread --
 
     def start_collector(self):
@@ -909,12 +918,7 @@ class ProcessPoolExecutor(_base.Executor):
                 pf = st.gexec_submit(_CALL_TASK, variant)
             except GLib.Error as e:
                 raise _submit_error(e) from None
-            f._pf = pf
-            f._st = st
-            st.pending[pf] = f
-            st.cq_add(pf)
-            if st.collector is None:
-                st.start_collector()
+            st.track(f, pf)
         return f
 
     def submit_with(self, fn, /, args=(), kwargs=None, *, timeout=None, progress=None):
@@ -962,12 +966,7 @@ class ProcessPoolExecutor(_base.Executor):
                     pf = st.gexec.submit_full(task, variant, fd_list, timeout_usec, None)
             except GLib.Error as e:
                 raise _submit_error(e) from None
-            f._pf = pf
-            f._st = st
-            st.pending[pf] = f
-            st.cq_add(pf)
-            if st.collector is None:
-                st.start_collector()
+            st.track(f, pf)
         return f
 
     def _pickling_failed(self, f, e):
