@@ -618,6 +618,29 @@ class SubmitTest(ExecutorTestCase):
                           'line from worker 2', 'line from parent 2'])
 
 
+class FutureTest(unittest.TestCase):
+
+    def test_finishing_a_done_future_again_raises(self):
+        # As concurrent.futures.Future (it once deadlocked on its own lock
+        # while formatting the message). In a thread, to fail, not hang.
+        errors = []
+
+        def finish_twice():
+            f = procexec.Future()
+            f.set_result(1)
+            for finish in (f.set_result, f.set_exception):
+                try:
+                    finish(ValueError())
+                except cf.InvalidStateError as e:
+                    errors.append(str(e))
+        t = threading.Thread(target=finish_twice, daemon=True)
+        t.start()
+        t.join(DEADLINE)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(len(errors), 2)
+        self.assertIn('state=finished returned int', errors[0])
+
+
 class CancelTest(ExecutorTestCase):
     max_workers = 1
 

@@ -191,7 +191,9 @@ def _error_from_gerror(error):
 # ---- the future -----------------------------------------------------------------
 
 _DONE_STATES = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
-_allocate_lock = threading.Lock
+# Reentrant, as the lock of CPython's Condition(): a Future's repr() takes
+# it, and so does raising InvalidStateError, which formats one with it held.
+_allocate_lock = threading.RLock
 _Condition = threading.Condition
 
 
@@ -204,7 +206,7 @@ class Future(_cf.Future):
 
     It behaves as its base class, whose methods it uses, with one
     difference inside: the Condition, the list of waiters and the list of
-    done-callbacks are made on first use, around a plain lock made at once.
+    done-callbacks are made on first use, around a lock made at once.
     Most futures are only ever read once done, and a Condition is a dozen
     objects for the garbage collector to track: making one per task costs
     more than the rest of submit().
