@@ -572,7 +572,7 @@ def _settle(pf, box):
 
     try:
         if value.get_type_string() == 'ay':
-            data = value.get_data_as_bytes().get_data()
+            data = variant_bytes(value)
             del value
             kind = data[-1]
             outcome = _loads(data)      # up to its end: the kind byte follows

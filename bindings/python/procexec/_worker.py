@@ -40,13 +40,14 @@
 # calls main(); the token lets the parent tell its own workers apart in
 # /proc.
 
+import functools
 import io
 import os
 import pickle
 import sys
 import types
 
-from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
+from ._gi import GLib, Procexec, T_AY, ay_variant, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
                     CALL_TASK, INIT_TASK, big_items, load_call_with_buffers,
                     outcome_with_buffers)
@@ -253,8 +254,8 @@ def _flush():
             pass
 
 
-_new_from_bytes = GLib.Variant.new_from_bytes
-_Bytes = GLib.Bytes.new
+_variant_bytes = variant_bytes
+_ay_variant = ay_variant
 # The worker reuses one ProcTask for all its tasks: keeping its wrapper
 # saves making a new one per task.
 _last_task = None
@@ -270,7 +271,7 @@ def _unblock_sigint():
     _sigint_blocked = False
 
 
-def _run(task, args, reports, buffers):
+def _run(task, args, *user_data, reports, buffers):
     global _current_task, _current_reports, _last_task
     if _sigint_blocked:
         _unblock_sigint()
@@ -282,7 +283,7 @@ def _run(task, args, reports, buffers):
                 # `(ayat)`: large bytes arguments travel in a memfd (_wire).
                 fn, a, kw = load_call_with_buffers(args, task)
             else:
-                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
+                fn, a, kw = _loads(_variant_bytes(args))
         except BaseException as e:
             out = _exception_payload(e, _UNPICKLING)
         else:
@@ -298,23 +299,15 @@ def _run(task, args, reports, buffers):
         _current_task = None
         _current_reports = False
         _flush()
-    return _new_from_bytes(T_AY, _Bytes(out), True)
+    return _ay_variant(out)
 
 
-def _call_task(task, args, *user_data):
-    return _run(task, args, False, False)
-
-
-def _call_progress_task(task, args, *user_data):
-    return _run(task, args, True, False)
-
-
-def _call_buffers_task(task, args, *user_data):
-    return _run(task, args, False, True)
-
-
-def _call_progress_buffers_task(task, args, *user_data):
-    return _run(task, args, True, True)
+# The tasks, as partials of _run: called from C, they add no Python frame
+# of their own to each task.
+_call_task = functools.partial(_run, reports=False, buffers=False)
+_call_progress_task = functools.partial(_run, reports=True, buffers=False)
+_call_buffers_task = functools.partial(_run, reports=False, buffers=True)
+_call_progress_buffers_task = functools.partial(_run, reports=True, buffers=True)
 
 
 # ---- API for task functions ---------------------------------------------------
