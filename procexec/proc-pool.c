@@ -1170,7 +1170,7 @@ worker_handle_frame (Worker    *w,
             return;
           }
         result = g_variant_get_variant (frame->payload);
-        _proc_future_complete (future, result, NULL);
+        _proc_future_complete_with_fds (future, result, g_steal_pointer (&frame->fds));
         g_object_unref (future);
       }
       break;
