@@ -408,7 +408,7 @@ queue_value_in_memfd (ProcChannel  *self,
   gconstpointer data = g_variant_get_data (holder);
   gsize size = g_variant_get_size (holder);
   const char *type = g_variant_get_type_string (value);
-  GVariant *head;
+  GVariant *head = NULL;
   int memfd;
 
   memfd = _proc_shared_region_dup_fd (data, size);
@@ -420,14 +420,10 @@ queue_value_in_memfd (ProcChannel  *self,
     }
   g_variant_unref (holder);
 
-  head = name != NULL ? g_variant_new ("(tsg)", id, name, type) : g_variant_new ("(tg)", id, type);
+  if (memfd >= 0)
+    head = name != NULL ? g_variant_new ("(tsg)", id, name, type) : g_variant_new ("(tg)", id, type);
   g_variant_unref (value);
-  if (memfd < 0)
-    {
-      g_variant_unref (g_variant_ref_sink (head));
-      return FALSE;
-    }
-  return queue_frame (self, kind, head, memfd, fds, error);
+  return memfd >= 0 && queue_frame (self, kind, head, memfd, fds, error);
 }
 
 /* Queues a frame whose payload is `(t id, s name, v value)` — RUN and
