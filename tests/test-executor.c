@@ -1251,6 +1251,9 @@ test_result_fds (void)
   g_assert_null (proc_future_get_result_fd_list (f));
   g_object_unref (f);
 
+  /* Every fd that came back was closed with its future. */
+  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
+
   /* Tasks run by map cannot send fds: each such item fails, clearly. */
   iter = proc_executor_map (executor, "pipe_result", g_variant_new_parsed ("[('a', false), ('b', false)]"),
                             1, 0, -1, &error);
@@ -1262,9 +1265,6 @@ test_result_fds (void)
   g_assert_nonnull (strstr (error->message, "map()"));
   g_clear_error (&error);
   g_object_unref (iter);
-
-  /* Every fd that came back was closed with its future. */
-  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
 
   proc_executor_shutdown (executor, TRUE, FALSE);
   g_object_unref (executor);
