@@ -20,7 +20,8 @@ POOL_NAMES = {
     "mp": "multiprocessing.Pool",
 }
 
-# (row, workload, metric, unit, higher is better)
+# (row, workload, metric, unit, higher is better[, CPython's metric to
+# compare with, when the row is a procexec variant of another])
 ROWS = [
     ("(a) throughput, 20,000 trivial tasks", "throughput", "tasks_per_s", "tasks/s", True),
     ("(b) map 100,000 ints, chunksize 1", "map1", "items_per_s", "items/s", True),
@@ -30,6 +31,10 @@ ROWS = [
     ("(d) start to first result", "start", "seconds", "s", False),
     ("(e) 16 MiB argument", "payload", "send_mb_per_s", "MB/s", True),
     ("(e) 16 MiB result", "payload", "receive_mb_per_s", "MB/s", True),
+    ("(e) 16 MiB argument, shared buffer", "payload", "send_shared_mb_per_s", "MB/s", True,
+     "send_mb_per_s"),
+    ("(e) 16 MiB result, shared buffer", "payload", "receive_shared_mb_per_s", "MB/s", True,
+     "receive_mb_per_s"),
     ("(f) speed-up, 2 workers vs 1", "scaling", "speedup", "x", True),
 ]
 
@@ -55,11 +60,12 @@ def main():
     out = {"rows": [], "extra": {}}
 
     print(f"{'workload':42} {'pool':30} {'median':>12} {'min':>12} {'max':>12}  vs CPython")
-    for title, workload, metric, unit, higher in ROWS:
+    for title, workload, metric, unit, higher, *base_metric in ROWS:
         base = runs.get(("cpython", workload))
-        base_med = statistics.median(r[metric] for r in base) if base else None
+        base_key = base_metric[0] if base_metric else metric
+        base_med = statistics.median(r[base_key] for r in base) if base else None
         for pool in POOLS:
-            recs = runs.get((pool, workload))
+            recs = [r for r in runs.get((pool, workload), []) if metric in r]
             if not recs:
                 continue
             s = summary([r[metric] for r in recs])
@@ -121,7 +127,7 @@ def chart(out, png):
     labels = [r[0] for r in rows]
     for i, pool in enumerate(POOLS):
         ratios = []
-        for title, workload, metric, unit, higher in rows:
+        for title, workload, metric, unit, higher, *_ in rows:
             rec = [r for r in out["rows"] if r["row"] == title and r["pool"] == pool]
             if not rec or rec[0]["ratio_to_cpython"] is None:
                 ratios.append(0)

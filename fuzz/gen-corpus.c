@@ -373,8 +373,48 @@ emit_bytes (const char *sub,
   g_byte_array_unref (bytes);
 }
 
-/* A container: @prefix frames inline, then a frame of @kind flagged MEMFD
- * (length 0, @n_fds fds claimed) and @specs describing the fds. */
+/* A container: @prefix frames inline, then a frame of @kind with @flags
+ * whose inline payload is @head (NULL: @len zero bytes), @n_fds_claimed
+ * fds claimed, and @specs describing the fds given. */
+static void
+emit_fd_frame (const char *sub,
+               const char *name,
+               GByteArray *prefix,
+               guint8      kind,
+               guint8      flags,
+               GVariant   *head,
+               guint32     len,
+               guint16     n_fds_claimed,
+               guint8      n_fds_given,
+               GByteArray *specs)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  g_byte_array_append (out, (const guint8 *) FUZZ_FD_MAGIC, FUZZ_FD_MAGIC_LEN);
+  g_byte_array_append (out, &n_fds_given, 1);
+  g_byte_array_append (out, specs->data, specs->len);
+  if (prefix != NULL)
+    g_byte_array_append (out, prefix->data, prefix->len);
+  if (head != NULL)
+    {
+      g_variant_ref_sink (head);
+      len = (guint32) g_variant_get_size (head);
+    }
+  put_header (out, len, kind, flags, n_fds_claimed);
+  if (head != NULL)
+    g_byte_array_append (out, g_variant_get_data (head), len);
+  else
+    for (guint32 i = 0; i < len; i++)
+      g_byte_array_append (out, (const guint8 *) "\0", 1);
+  for (guint32 i = len; i % 8 != 0; i++)
+    g_byte_array_append (out, (const guint8 *) "\0", 1);
+  emit (sub, name, out->data, out->len);
+  g_clear_pointer (&head, g_variant_unref);
+  g_byte_array_unref (out);
+  g_byte_array_unref (specs);
+}
+
+/* A frame flagged MEMFD: its payload is all in the first fd. */
 static void
 emit_memfd_frame (const char *sub,
                   const char *name,
@@ -386,19 +426,7 @@ emit_memfd_frame (const char *sub,
                   guint8      n_fds_given,
                   GByteArray *specs)
 {
-  GByteArray *out = g_byte_array_new ();
-
-  g_byte_array_append (out, (const guint8 *) FUZZ_FD_MAGIC, FUZZ_FD_MAGIC_LEN);
-  g_byte_array_append (out, &n_fds_given, 1);
-  g_byte_array_append (out, specs->data, specs->len);
-  if (prefix != NULL)
-    g_byte_array_append (out, prefix->data, prefix->len);
-  put_header (out, len, kind, flags, n_fds_claimed);
-  for (guint32 i = 0; i < len; i++)
-    g_byte_array_append (out, (const guint8 *) "\0", 1);
-  emit (sub, name, out->data, out->len);
-  g_byte_array_unref (out);
-  g_byte_array_unref (specs);
+  emit_fd_frame (sub, name, prefix, kind, flags, NULL, len, n_fds_claimed, n_fds_given, specs);
 }
 
 static GByteArray *
@@ -735,6 +763,31 @@ gen_malformed (gboolean from_worker)
     emit_memfd_frame (d, "err-memfd-fewer-fds-than-claimed", prefix, kind, PROC_FRAME_FLAG_MEMFD, 0, 3, 1,
                       spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, p));
     g_variant_unref (p);
+  }
+
+  /* Call frames whose value is in the first fd: the head holds its type,
+   * which must be one complete type, and the fd is checked as above. */
+  {
+    GVariant *value = g_variant_ref_sink (g_variant_new ("(s)", "in a memfd"));
+    guint8 call_kind = from_worker ? PROC_MSG_RESULT : PROC_MSG_RUN;
+#define HEAD(type) (from_worker ? g_variant_new ("(tg)", 1, type) : g_variant_new ("(tsg)", 1, "echo", type))
+
+    emit_fd_frame (d, "ok-value-fd", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "ok-value-fd-of-another-type", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("a{sv}"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "err-value-fd-two-types", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("ss"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "err-value-fd-unsealed", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "err-value-fd-without-fd", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 0, 0,
+                   g_byte_array_new ());
+    emit_fd_frame (d, "err-value-fd-and-memfd", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD | PROC_FRAME_FLAG_MEMFD,
+                   HEAD ("(s)"), 0, 1, 1, spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "err-value-fd-not-a-call", prefix, from_worker ? PROC_MSG_PROGRESS : PROC_MSG_CANCEL,
+                   PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1, spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+#undef HEAD
+    g_variant_unref (value);
   }
 
   /* fds that no frame claims: they wait in the channel, which closes them. */

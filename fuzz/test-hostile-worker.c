@@ -51,25 +51,6 @@ case_free (gpointer data)
 }
 
 static void
-check_pool_works (ProcExecutor *executor,
-                  guint         n)
-{
-  ProcFuture **futures = g_new0 (ProcFuture *, n);
-
-  for (guint i = 0; i < n; i++)
-    futures[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
-  for (guint i = 0; i < n; i++)
-    {
-      GVariant *result = test_result (futures[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", i));
-      g_variant_unref (result);
-      g_object_unref (futures[i]);
-    }
-  g_free (futures);
-}
-
-static void
 test_hostile (gconstpointer data)
 {
   const Case *c = data;
@@ -106,7 +87,7 @@ test_hostile (gconstpointer data)
   g_object_unref (f);
 
   /* The pool goes on, on real workers. */
-  check_pool_works (executor, 10);
+  test_assert_pool_works (executor, 10);
   g_assert_false (proc_executor_is_broken (executor));
 
   proc_executor_shutdown (executor, TRUE, FALSE);

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 #define PROC_CHANNEL_MAX_FDS_PER_FRAME 64
 
 #define PROC_FRAME_HEADER_SIZE 8
-#define PROC_FRAME_FLAG_MEMFD  (1 << 0)
+#define PROC_FRAME_FLAG_MEMFD    (1 << 0)  /* the payload is in the first fd */
+#define PROC_FRAME_FLAG_VALUE_FD (1 << 1)  /* a call's value is in the first fd */
 
 typedef enum {
   PROC_CHANNEL_FLAGS_NONE           = 0,

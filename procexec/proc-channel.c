@@ -9,6 +9,12 @@
  * they always arrive no later than the bytes of their frame; the receiver
  * keeps them in a FIFO and hands each frame the number its header claims.
  *
+ * Large payloads leave the socket for a sealed memfd, the frame's first
+ * fd: a whole payload (flag MEMFD), or only the value of a call — a task's
+ * arguments or result — with its id, name and type inline (flag
+ * VALUE_FD). The second lets a value that already is a sealed memfd (a
+ * shared buffer) travel as itself, uncopied.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -28,6 +34,7 @@
 
 #include "proc-channel-private.h"
 #include "proc-protocol-private.h"
+#include "proc-shared-buffer-private.h"
 
 #define READ_CHUNK     (64 * 1024)
 #define MAX_FDS_PER_MSG 253      /* SCM_MAX_FD */
@@ -235,16 +242,19 @@ queue_memfd_frame (ProcChannel *self,
   put_header (hdr, 0, kind, PROC_FRAME_FLAG_MEMFD, n_other_fds + 1);
 }
 
-gboolean
-proc_channel_queue (ProcChannel  *self,
-                    guint8        kind,
-                    GVariant     *payload,
-                    GUnixFDList  *fds,
-                    GError      **error)
+/* Queues @payload with @fds. A @value_fd (taken; -1 for none) is the memfd
+ * of a call's value, which goes first among the frame's fds: see
+ * queue_value_in_memfd(). */
+static gboolean
+queue_frame (ProcChannel  *self,
+             guint8        kind,
+             GVariant     *payload,
+             int           value_fd,
+             GUnixFDList  *fds,
+             GError      **error)
 {
   gsize size;
   guint n_fds = 0;
-  guint8 flags = 0;
   gboolean ret = FALSE;
 
   g_variant_ref_sink (payload);
@@ -268,7 +278,7 @@ proc_channel_queue (ProcChannel  *self,
         }
     }
 
-  if (size > PROC_CHANNEL_MEMFD_THRESHOLD &&
+  if (value_fd < 0 && size > PROC_CHANNEL_MEMFD_THRESHOLD &&
       !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
     {
       int memfd = payload_to_memfd (payload, NULL, 0, size, error);
@@ -281,12 +291,20 @@ proc_channel_queue (ProcChannel  *self,
     {
       gsize start = self->out->len;
       gsize padded = pad8 (size);
+      guint8 flags = 0;
 
-      if (size > G_MAXUINT32)
+      if (size > (value_fd >= 0 ? PROC_CHANNEL_MAX_INLINE : G_MAXUINT32))
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
                                "Payload too large for this channel");
           goto out;
+        }
+      if (value_fd >= 0)
+        {
+          flags = PROC_FRAME_FLAG_VALUE_FD;
+          n_fds++;
+          g_array_append_val (self->out_fds, value_fd);
+          value_fd = -1;
         }
 
       g_byte_array_set_size (self->out, start + PROC_FRAME_HEADER_SIZE + padded);
@@ -310,8 +328,20 @@ proc_channel_queue (ProcChannel  *self,
   ret = TRUE;
 
 out:
+  if (value_fd >= 0)
+    close (value_fd);
   g_variant_unref (payload);
   return ret;
+}
+
+gboolean
+proc_channel_queue (ProcChannel  *self,
+                    guint8        kind,
+                    GVariant     *payload,
+                    GUnixFDList  *fds,
+                    GError      **error)
+{
+  return queue_frame (self, kind, payload, -1, fds, error);
 }
 
 /* The value whose bytes are those of @value: @value itself, or the only
@@ -360,6 +390,42 @@ container_size (gsize  body,
   return body + *offset_size * n_offsets;
 }
 
+/* Queues a call frame whose value travels in a memfd of its own: the
+ * frame holds `(t id, s name, g type)` or `(t id, g type)`, the memfd the
+ * value's bytes, and the receiver puts the two together. When those bytes
+ * are a sealed shared region (proc-shared-buffer.c), its own memfd goes
+ * and nothing is copied; otherwise they are written into a new one. */
+static gboolean
+queue_value_in_memfd (ProcChannel  *self,
+                      guint8        kind,
+                      guint64       id,
+                      const char   *name,
+                      GVariant     *value,
+                      GUnixFDList  *fds,
+                      GError      **error)
+{
+  GVariant *holder = bytes_holder (value);
+  gconstpointer data = g_variant_get_data (holder);
+  gsize size = g_variant_get_size (holder);
+  const char *type = g_variant_get_type_string (value);
+  GVariant *head = NULL;
+  int memfd;
+
+  memfd = _proc_shared_region_dup_fd (data, size);
+  if (memfd < 0)
+    {
+      struct iovec iov = { (void *) data, size };
+
+      memfd = payload_to_memfd (NULL, &iov, 1, size, error);
+    }
+  g_variant_unref (holder);
+
+  if (memfd >= 0)
+    head = name != NULL ? g_variant_new ("(tsg)", id, name, type) : g_variant_new ("(tg)", id, type);
+  g_variant_unref (value);
+  return memfd >= 0 && queue_frame (self, kind, head, memfd, fds, error);
+}
+
 /* Queues a frame whose payload is `(t id, s name, v value)` — RUN and
  * RUN_CHUNK — or `(t id, v value)` — RESULT. This runs once per task: the
  * payload is written here in GVariant's normal form, straight into the
@@ -398,42 +464,9 @@ proc_channel_queue_call (ProcChannel  *self,
       body = size = v_start + value_size + 1 + type_len;
     }
 
-  if (fds == NULL && size > PROC_CHANNEL_MEMFD_THRESHOLD &&
+  if (value_size > PROC_CHANNEL_MEMFD_THRESHOLD &&
       !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
-    {
-      /* The same bytes as below, gathered from three places; the value's
-       * own bytes are not copied when it is already serialized. */
-      g_autofree guint8 *head = g_malloc0 (v_start);
-      guint8 tail[1 + 256 + 8] = { 0, };  /* NUL, type, framing offset */
-      gsize tail_len = 1 + type_len + offset_size;
-      g_autofree guint8 *big_tail = tail_len > sizeof tail ? g_malloc0 (tail_len) : NULL;
-      guint8 *t = big_tail ? big_tail : tail;
-      struct iovec iov[3];
-      GVariant *holder;
-      int memfd;
-
-      memcpy (head, &id, 8);
-      if (name != NULL)
-        memcpy (head + 8, name, name_len);
-      memcpy (t + 1, type, type_len);
-      if (name != NULL)
-        {
-          guint64 name_end = GUINT64_TO_LE (8 + name_len + 1);
-
-          memcpy (t + 1 + type_len, &name_end, offset_size);
-        }
-      holder = bytes_holder (value);
-      iov[0] = (struct iovec) { head, v_start };
-      iov[1] = (struct iovec) { (void *) g_variant_get_data (holder), value_size };
-      iov[2] = (struct iovec) { t, tail_len };
-      memfd = payload_to_memfd (NULL, iov, 3, size, error);
-      g_variant_unref (holder);
-      g_variant_unref (value);
-      if (memfd < 0)
-        return FALSE;
-      queue_memfd_frame (self, kind, memfd, 0);
-      return TRUE;
-    }
+    return queue_value_in_memfd (self, kind, id, name, value, fds, error);
 
   if (fds != NULL || size > PROC_CHANNEL_MEMFD_THRESHOLD)
     {
@@ -748,6 +781,66 @@ bytes_from_memfd (int      fd,
   }
 }
 
+/* The inline part of a frame whose call value is in a memfd (see
+ * queue_value_in_memfd()), or NULL for kinds that are not calls. */
+static const GVariantType *
+value_head_type (guint8 kind)
+{
+  switch (kind)
+    {
+    case PROC_MSG_RUN:
+    case PROC_MSG_RUN_CHUNK:
+      return G_VARIANT_TYPE ("(tsg)");
+    case PROC_MSG_RESULT:
+      return G_VARIANT_TYPE ("(tg)");
+    default:
+      return NULL;
+    }
+}
+
+/* Puts a call frame back together from its inline @head and its value's
+ * bytes, into the payload an all-inline frame of @kind would have. The
+ * payload is a tree of GVariants around the mapped value: nothing is
+ * copied or serialized again. */
+static gboolean
+assemble_call (ProcFrame  *frame,
+               guint8      kind,
+               GBytes     *head_bytes,
+               GBytes     *value_bytes,
+               gboolean    untrusted,
+               GError    **error)
+{
+  g_autoptr(GVariant) head = g_variant_ref_sink (g_variant_new_from_bytes (value_head_type (kind), head_bytes, FALSE));
+  g_autoptr(GVariant) id_v = g_variant_get_child_value (head, 0);
+  g_autoptr(GVariant) type_v = g_variant_get_child_value (head, g_variant_n_children (head) - 1);
+  const char *type = g_variant_get_string (type_v, NULL);
+  GVariant *value;
+
+  if ((untrusted && !g_variant_is_normal_form (head)) ||
+      !g_variant_type_string_is_valid (type))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "A %s frame has a malformed head", proc_message_kind_name (kind));
+      return FALSE;
+    }
+
+  value = g_variant_new_variant (g_variant_new_from_bytes (G_VARIANT_TYPE (type), value_bytes, FALSE));
+  frame->kind = kind;
+  if (kind == PROC_MSG_RESULT)
+    {
+      frame->id = g_variant_get_uint64 (id_v);
+      frame->payload = g_variant_ref_sink (value);
+    }
+  else
+    {
+      g_autoptr(GVariant) name_v = g_variant_get_child_value (head, 1);
+      GVariant *fields[3] = { id_v, name_v, value };
+
+      frame->payload = g_variant_ref_sink (g_variant_new_tuple (fields, 3));
+    }
+  return TRUE;
+}
+
 gboolean
 proc_channel_next (ProcChannel  *self,
                    ProcFrame    *frame,
@@ -760,7 +853,7 @@ proc_channel_next (ProcChannel  *self,
   gsize avail, padded, max_inline;
   const GVariantType *type;
   gboolean from_worker = (self->flags & PROC_CHANNEL_FLAGS_PEER_IS_WORKER) != 0;
-  GBytes *bytes = NULL;
+  GBytes *bytes = NULL, *fd_bytes = NULL;
   int *fds = NULL;
 
   memset (frame, 0, sizeof *frame);
@@ -796,10 +889,12 @@ proc_channel_next (ProcChannel  *self,
                    "Unexpected message kind %u", kind);
       return FALSE;
     }
-  if ((flags & ~PROC_FRAME_FLAG_MEMFD) != 0 ||
-      n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME + ((flags & PROC_FRAME_FLAG_MEMFD) ? 1 : 0) ||
+  if ((flags & ~(PROC_FRAME_FLAG_MEMFD | PROC_FRAME_FLAG_VALUE_FD)) != 0 ||
+      flags == (PROC_FRAME_FLAG_MEMFD | PROC_FRAME_FLAG_VALUE_FD) ||
+      n_fds > PROC_CHANNEL_MAX_FDS_PER_FRAME + (flags != 0 ? 1 : 0) ||
       len > max_inline ||
-      ((flags & PROC_FRAME_FLAG_MEMFD) && (len != 0 || n_fds == 0)))
+      ((flags & PROC_FRAME_FLAG_MEMFD) && (len != 0 || n_fds == 0)) ||
+      ((flags & PROC_FRAME_FLAG_VALUE_FD) && (n_fds == 0 || value_head_type (kind) == NULL)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "Malformed %s frame header (length %u, flags 0x%x, %u fds)",
@@ -832,22 +927,32 @@ proc_channel_next (ProcChannel  *self,
       g_array_remove_range (self->in_fds, 0, n_fds);
     }
 
-  if (flags & PROC_FRAME_FLAG_MEMFD)
+  if (flags != 0)
     {
-      bytes = bytes_from_memfd (fds[0], error);
+      fd_bytes = bytes_from_memfd (fds[0], error);
       close (fds[0]);
       memmove (fds, fds + 1, sizeof (int) * (n_fds - 1));
       n_fds--;
-      if (bytes == NULL)
+      if (fd_bytes == NULL)
         goto fail;
     }
+  if (flags & PROC_FRAME_FLAG_MEMFD)
+    bytes = g_steal_pointer (&fd_bytes);
   else
-    {
-      bytes = g_bytes_new (hdr + PROC_FRAME_HEADER_SIZE, len);
-    }
+    bytes = g_bytes_new (hdr + PROC_FRAME_HEADER_SIZE, len);
   self->in_pos += PROC_FRAME_HEADER_SIZE + padded;
 
   type = proc_message_type (kind);
+  if (flags & PROC_FRAME_FLAG_VALUE_FD)
+    {
+      gboolean ok = assemble_call (frame, kind, bytes, fd_bytes, from_worker, error);
+
+      g_bytes_unref (bytes);
+      g_bytes_unref (fd_bytes);
+      if (!ok)
+        goto fail;
+      goto done;
+    }
   if (kind == PROC_MSG_RESULT)
     {
       /* (t id, v result): the id is taken out here and the payload is the
@@ -891,6 +996,7 @@ proc_channel_next (ProcChannel  *self,
       g_free (fds);
       return FALSE;
     }
+done:
   if (n_fds > 0)
     frame->fds = g_unix_fd_list_new_from_array (fds, n_fds);
   g_free (fds);

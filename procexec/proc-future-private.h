@@ -52,6 +52,7 @@ struct _ProcFuture {
   guint             interrupted : 1;
   guint             notify_state_pending : 1;
   GVariant         *result;
+  GUnixFDList      *result_fd_list;  /* set with @result, then read-only */
   GError           *error;
   GPid              worker_pid;
   double            progress;
@@ -80,6 +81,9 @@ gboolean    _proc_future_mark_running  (ProcFuture   *self,
 gboolean    _proc_future_complete      (ProcFuture   *self,
                                         GVariant     *result,
                                         GError       *error);
+gboolean    _proc_future_complete_with_fds (ProcFuture  *self,
+                                            GVariant    *result,
+                                            GUnixFDList *result_fds);
 gboolean    _proc_future_cancel_locked_pending (ProcFuture *self);
 void        _proc_future_report_progress (ProcFuture *self,
                                           double      fraction,

@@ -160,6 +160,7 @@ proc_future_finalize (GObject *object)
   g_clear_pointer (&self->args, g_variant_unref);
   g_clear_object (&self->fd_list);
   g_clear_pointer (&self->result, g_variant_unref);
+  g_clear_object (&self->result_fd_list);
   g_clear_error (&self->error);
   g_clear_pointer (&self->task_name, g_free);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
@@ -583,10 +584,13 @@ complete_locked (ProcFuture      *self,
   return g_slist_reverse (g_steal_pointer (&self->callbacks));
 }
 
-gboolean
-_proc_future_complete (ProcFuture *self,
-                       GVariant   *result,
-                       GError     *error)
+/* Finishes the future with @result (taken) or @error (taken), and the fds
+ * @result_fds (taken) that came with a result. */
+static gboolean
+finish (ProcFuture  *self,
+        GVariant    *result,
+        GUnixFDList *result_fds,
+        GError      *error)
 {
   GSList *callbacks;
   SpentInputs spent;
@@ -598,6 +602,7 @@ _proc_future_complete (ProcFuture *self,
     {
       _proc_futures_unlock ();
       g_clear_pointer (&result, g_variant_unref);
+      g_clear_object (&result_fds);
       g_clear_error (&error);
       return FALSE;
     }
@@ -605,16 +610,34 @@ _proc_future_complete (ProcFuture *self,
       !(error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
     {
       g_clear_pointer (&result, g_variant_unref);
+      g_clear_object (&result_fds);
       g_clear_error (&error);
       error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                            "Task “%s” was interrupted", self->task_name);
     }
+  self->result_fd_list = result_fds;
   callbacks = complete_locked (self, PROC_FUTURE_STATE_FINISHED, result, error, &spent);
   _proc_futures_unlock ();
 
   dispatch_callbacks (self, callbacks);
   spent_inputs_free (&spent);
   return TRUE;
+}
+
+gboolean
+_proc_future_complete (ProcFuture *self,
+                       GVariant   *result,
+                       GError     *error)
+{
+  return finish (self, result, NULL, error);
+}
+
+gboolean
+_proc_future_complete_with_fds (ProcFuture  *self,
+                                GVariant    *result,
+                                GUnixFDList *result_fds)
+{
+  return finish (self, result, result_fds, NULL);
 }
 
 static gboolean
@@ -944,6 +967,33 @@ proc_future_result (ProcFuture  *self,
   _proc_futures_unlock ();
 
   return result;
+}
+
+/**
+ * proc_future_get_result_fd_list:
+ * @self: a future
+ *
+ * The file descriptors the task sent back with its result (see
+ * [method@Task.set_result_fd_list]); handles (`h`) in the result index
+ * this list. Take them out with g_unix_fd_list_get(), which duplicates.
+ *
+ * Does not wait: call it once the future is done.
+ *
+ * Returns: (transfer none) (nullable): the fd list, or %NULL when the task
+ *   is not done, did not succeed or sent no fds
+ */
+GUnixFDList *
+proc_future_get_result_fd_list (ProcFuture *self)
+{
+  GUnixFDList *fds;
+
+  g_return_val_if_fail (PROC_IS_FUTURE (self), NULL);
+
+  _proc_futures_lock ();
+  fds = self->result_fd_list;
+  _proc_futures_unlock ();
+
+  return fds;
 }
 
 /**

@@ -10,6 +10,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "proc-enums.h"
 #include "proc-version-macros.h"
@@ -58,6 +59,8 @@ PROC_AVAILABLE_IN_ALL
 GVariant        *proc_future_result             (ProcFuture          *self,
                                                  gint64               timeout_usec,
                                                  GError             **error);
+PROC_AVAILABLE_IN_ALL
+GUnixFDList     *proc_future_get_result_fd_list (ProcFuture          *self);
 PROC_AVAILABLE_IN_ALL
 GError          *proc_future_exception          (ProcFuture          *self,
                                                  gint64               timeout_usec,

@@ -379,7 +379,22 @@ take_chunk (ProcMapIter *self)
   value = proc_future_result (chunk->future, 0, &error);
   if (value == NULL)
     self->error = error;
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(tvbsis)")))
+  else if (self->chunksize == 1)
+    {
+      /* A single item: a one-element array. An iterator yields values
+       * only; fds sent with one would be lost, so they are an error, as
+       * in a chunk (see proc-worker.c). */
+      if (proc_future_get_result_fd_list (chunk->future) != NULL)
+        self->error = g_error_new (PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                                   PROC_MAP_RESULT_FDS_MESSAGE, self->task);
+      else
+        {
+          self->results = g_variant_ref_sink (g_variant_new_array (NULL, &value, 1));
+          self->result_pos = 0;
+        }
+      g_variant_unref (value);
+    }
+  else
     {
       gboolean failed;
       const char *domain, *message;
@@ -390,13 +405,6 @@ take_chunk (ProcMapIter *self)
       self->result_pos = 0;
       if (failed)
         self->error = proc_error_from_wire (domain, code, message);
-      g_variant_unref (value);
-    }
-  else
-    {
-      /* A single item: a one-element array. */
-      self->results = g_variant_ref_sink (g_variant_new_array (NULL, &value, 1));
-      self->result_pos = 0;
       g_variant_unref (value);
     }
 

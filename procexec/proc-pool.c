@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ struct _Worker {
   ProcPool    *pool;
   GSubprocess *process;
   GPid         pid;
+  int          pidfd;           /* -1 when the kernel has none */
   ProcChannel *channel;
   GSource     *source;
   WorkerState  state;
@@ -808,6 +810,8 @@ worker_free (Worker *w)
   clear_source (&w->idle_source);
   clear_source (&w->source);
   proc_channel_free (w->channel);
+  if (w->pidfd >= 0)
+    close (w->pidfd);
   g_clear_object (&w->process);
   g_clear_object (&w->kill_victim);
   g_clear_error (&w->kill_error);
@@ -816,22 +820,104 @@ worker_free (Worker *w)
 
 static void worker_process_input (Worker *w, gboolean drain);
 
+static void worker_gone (Worker *w,
+                         int     status);
+
+/* The wait status waitid() reported in @info, as waitpid() gives it. */
+static int
+wait_status_from_siginfo (const siginfo_t *info)
+{
+  switch (info->si_code)
+    {
+    case CLD_EXITED:
+      return (info->si_status & 0xff) << 8;
+    case CLD_KILLED:
+      return info->si_status & 0x7f;
+    case CLD_DUMPED:
+      return (info->si_status & 0x7f) | 0x80;
+    default:
+      return 0;
+    }
+}
+
+/* Blocks until the worker is a zombie, and reaps it. */
+static void
+reap_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  Worker *w = data;
+  siginfo_t info = { 0, };
+  int ret;
+
+  do
+    ret = waitid (P_PIDFD, w->pidfd, &info, WEXITED);
+  while (ret < 0 && errno == EINTR);
+  g_task_return_int (task, ret == 0 ? wait_status_from_siginfo (&info) : 0);
+}
+
+static void
+reaped_in_thread (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  worker_gone (data, (int) g_task_propagate_int (G_TASK (result), NULL));
+}
+
 static void
 worker_exited (GObject      *object,
                GAsyncResult *result,
                gpointer      data)
 {
   Worker *w = data;
-  ProcPool *self = w->pool;
   GSubprocess *process = G_SUBPROCESS (object);
+  int status;
+
+  g_subprocess_wait_finish (process, result, NULL);
+  status = g_subprocess_get_status (process);
+
+  /* GLib 2.74 watches a child through its pidfd, and takes the fd's
+   * readiness for the child's end even when waitid() finds nothing to
+   * reap yet (a process whose threads are still exiting): it then reports
+   * a wait status of 0 and never reaps the zombie. The pool's own pidfd
+   * reaps it: at once if it is a zombie already, else in a thread that
+   * waits for it, so that no worker outlives its Worker, nor shutdown. */
+  if (w->pidfd >= 0)
+    {
+      siginfo_t info = { 0, };
+
+      if (waitid (P_PIDFD, w->pidfd, &info, WEXITED | WNOHANG) == 0)
+        {
+          if (info.si_pid == 0)
+            {
+              g_autoptr(GTask) task = g_task_new (NULL, NULL, reaped_in_thread, w);
+
+              g_task_set_source_tag (task, worker_exited);
+              g_task_set_task_data (task, w, NULL);
+              g_task_run_in_thread (task, reap_in_thread);
+              return;
+            }
+          status = wait_status_from_siginfo (&info);
+        }
+    }
+  worker_gone (w, status);
+}
+
+/* Fails or requeues what @w had, and forgets it: it is reaped and its
+ * exit is described by @status. */
+static void
+worker_gone (Worker *w,
+             int     status)
+{
+  ProcPool *self = w->pool;
   g_autofree char *description = NULL;
   gboolean early;
   ProcFuture *future;
   GList *requeue = NULL;
   guint index = 0;
 
-  g_subprocess_wait_finish (process, result, NULL);
-  description = describe_exit (w->pid, g_subprocess_get_status (process));
+  description = describe_exit (w->pid, status);
 
   /* Whatever it wrote before dying is still in the socket. */
   if (w->reading)
@@ -1170,7 +1256,7 @@ worker_handle_frame (Worker    *w,
             return;
           }
         result = g_variant_get_variant (frame->payload);
-        _proc_future_complete (future, result, NULL);
+        _proc_future_complete_with_fds (future, result, g_steal_pointer (&frame->fds));
         g_object_unref (future);
       }
       break;
@@ -1401,6 +1487,9 @@ worker_spawn (ProcPool  *self,
   w->pool = self;
   w->process = process;
   w->pid = (GPid) pid;
+  /* Nobody reaps the child before its watch, set below, sees it exit:
+   * the pid still names it. */
+  w->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, (pid_t) pid, 0) : -1;
   w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
   w->state = WORKER_STARTING;
   w->reading = TRUE;

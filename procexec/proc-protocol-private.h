@@ -9,7 +9,11 @@
 
 G_BEGIN_DECLS
 
-#define PROC_PROTOCOL_VERSION 2
+#define PROC_PROTOCOL_VERSION 3
+
+/* The error of a task run by map() that sets a result fd list (%s: its
+ * name); a map has no way to hand fds over with each value. */
+#define PROC_MAP_RESULT_FDS_MESSAGE "Task “%s” set a result fd list, which tasks run by map() cannot send"
 
 /* Environment variable naming the channel fd of a worker process. */
 #define PROC_CHANNEL_FD_ENV "PROCEXEC_CHANNEL_FD"

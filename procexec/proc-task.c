@@ -14,8 +14,9 @@
  *
  * A [callback@TaskFunc] receives a `ProcTask` to learn whether the parent
  * asked it to stop ([method@Task.get_cancellable]), to read the file
- * descriptors it was sent ([method@Task.get_fd_list]) and to report its
- * progress ([method@Task.report_progress]).
+ * descriptors it was sent ([method@Task.get_fd_list]), to send file
+ * descriptors back with its result ([method@Task.set_result_fd_list]) and
+ * to report its progress ([method@Task.report_progress]).
  *
  * A `ProcTask` is only valid while its task function runs, in the thread
  * that runs it.
@@ -28,6 +29,7 @@ struct _ProcTask {
   char         *name;
   GCancellable *cancellable;
   GUnixFDList  *fd_list;
+  GUnixFDList  *result_fd_list;
 };
 
 G_DEFINE_FINAL_TYPE (ProcTask, proc_task, G_TYPE_OBJECT)
@@ -40,6 +42,7 @@ proc_task_finalize (GObject *object)
   g_free (self->name);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->fd_list);
+  g_clear_object (&self->result_fd_list);
 
   G_OBJECT_CLASS (proc_task_parent_class)->finalize (object);
 }
@@ -90,6 +93,14 @@ _proc_task_reset (ProcTask     *self,
     }
   g_set_object (&self->cancellable, cancellable);
   g_set_object (&self->fd_list, fd_list);
+  g_clear_object (&self->result_fd_list);
+}
+
+/* The fds the task function gave its result, for the worker to send. */
+GUnixFDList *
+_proc_task_steal_result_fd_list (ProcTask *self)
+{
+  return g_steal_pointer (&self->result_fd_list);
 }
 
 /**
@@ -162,6 +173,29 @@ proc_task_get_fd_list (ProcTask *self)
   g_return_val_if_fail (PROC_IS_TASK (self), NULL);
 
   return self->fd_list;
+}
+
+/**
+ * proc_task_set_result_fd_list:
+ * @self: a task
+ * @fd_list: (nullable): file descriptors to send back with the result
+ *
+ * Sends @fd_list to the parent with the task's result, where
+ * [method@Future.get_result_fd_list] returns them; handles (`h`) in the
+ * result index this list. A later call replaces the list.
+ *
+ * The list goes only if the task function returns a result: with an
+ * error, or from a task run by [method@Executor.map], it is dropped and
+ * its fds closed. The worker keeps a reference until the result is sent.
+ */
+void
+proc_task_set_result_fd_list (ProcTask    *self,
+                              GUnixFDList *fd_list)
+{
+  g_return_if_fail (PROC_IS_TASK (self));
+  g_return_if_fail (fd_list == NULL || G_IS_UNIX_FD_LIST (fd_list));
+
+  g_set_object (&self->result_fd_list, fd_list);
 }
 
 /**

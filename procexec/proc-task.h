@@ -30,6 +30,9 @@ gboolean      proc_task_is_cancelled        (ProcTask   *self);
 PROC_AVAILABLE_IN_ALL
 GUnixFDList  *proc_task_get_fd_list         (ProcTask   *self);
 PROC_AVAILABLE_IN_ALL
+void          proc_task_set_result_fd_list  (ProcTask    *self,
+                                             GUnixFDList *fd_list);
+PROC_AVAILABLE_IN_ALL
 void          proc_task_report_progress     (ProcTask   *self,
                                              double      fraction,
                                              GVariant   *detail);

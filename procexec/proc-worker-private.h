@@ -20,6 +20,7 @@ void      _proc_task_reset            (ProcTask     *task,
                                        const char   *name,
                                        GCancellable *cancellable,
                                        GUnixFDList  *fd_list);
+GUnixFDList *_proc_task_steal_result_fd_list (ProcTask *task);
 void      _proc_worker_report_progress (ProcWorker  *worker,
                                         guint64      id,
                                         double       fraction,

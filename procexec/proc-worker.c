@@ -409,14 +409,15 @@ flush_locked (ProcWorker *self)
 
 /* Sends a task's result at once. */
 static void
-send_result (ProcWorker *self,
-             guint64     id,
-             GVariant   *result)
+send_result (ProcWorker  *self,
+             guint64      id,
+             GVariant    *result,
+             GUnixFDList *fds)
 {
   g_autoptr(GError) error = NULL;
 
   g_mutex_lock (&self->out_lock);
-  if (!proc_channel_queue_call (self->channel, PROC_MSG_RESULT, id, NULL, result, NULL, &error))
+  if (!proc_channel_queue_call (self->channel, PROC_MSG_RESULT, id, NULL, result, fds, &error))
     queue_send_error_locked (self, id, error);
   flush_locked (self);
   g_mutex_unlock (&self->out_lock);
@@ -837,11 +838,14 @@ run_one (ProcWorker   *self,
   return call_task (entry, prepare_task (self, id, name, cancellable, fds), name, args, error);
 }
 
+/* Runs @item. Returns the payload of the reply, of kind @kind; for a
+ * RESULT, the result alone, and in @result_fds the fds to send with it. */
 static GVariant *
-run_item (ProcWorker   *self,
-          WorkItem     *item,
-          GCancellable *cancellable,
-          guint8       *kind)
+run_item (ProcWorker    *self,
+          WorkItem      *item,
+          GCancellable  *cancellable,
+          guint8        *kind,
+          GUnixFDList  **result_fds)
 {
   const char *name;
   g_autoptr(GVariant) name_v = g_variant_get_child_value (item->payload, 1);
@@ -854,6 +858,7 @@ run_item (ProcWorker   *self,
     {
       g_autoptr(GVariant) inner = g_variant_get_variant (args);
       GVariant *result = run_one (self, item->id, name, inner, item->fds, cancellable, &error);
+      g_autoptr(GUnixFDList) fds = self->spare_task ? _proc_task_steal_result_fd_list (self->spare_task) : NULL;
 
       if (result == NULL)
         {
@@ -862,6 +867,7 @@ run_item (ProcWorker   *self,
         }
       /* The result itself (owned): send_result() writes the (tv) around it. */
       *kind = PROC_MSG_RESULT;
+      *result_fds = g_steal_pointer (&fds);
       return result;
     }
   else
@@ -886,7 +892,16 @@ run_item (ProcWorker   *self,
         {
           g_autoptr(GVariant) args_i = proc_item_array_get (items, i);
           GVariant *result = call_task (entry, task, name, args_i, &error);
+          g_autoptr(GUnixFDList) fds = _proc_task_steal_result_fd_list (task);
 
+          if (result != NULL && fds != NULL)
+            {
+              /* A chunk's reply has no room for each item's fds. */
+              g_variant_unref (result);
+              result = NULL;
+              g_set_error (&error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
+                           PROC_MAP_RESULT_FDS_MESSAGE, name);
+            }
           if (result != NULL)
             g_ptr_array_add (results, result);
         }
@@ -1059,6 +1074,7 @@ proc_worker_serve (ProcWorker  *self,
       WorkItem *item;
       GVariant *reply;
       guint8 kind;
+      GUnixFDList *result_fds = NULL;
       GCancellable *cancellable;
 
       g_mutex_lock (&self->lock);
@@ -1094,7 +1110,7 @@ proc_worker_serve (ProcWorker  *self,
           reply = error_reply (item->id, &cancelled);
         }
       else
-        reply = run_item (self, item, cancellable, &kind);
+        reply = run_item (self, item, cancellable, &kind, &result_fds);
 
       g_mutex_lock (&self->lock);
       self->current_cancellable = NULL;
@@ -1113,8 +1129,9 @@ proc_worker_serve (ProcWorker  *self,
 
       if (kind == PROC_MSG_RESULT)
         {
-          send_result (self, item->id, reply);
+          send_result (self, item->id, reply, result_fds);
           g_variant_unref (reply);
+          g_clear_object (&result_fds);
         }
       else
         send_now (self, kind, reply);

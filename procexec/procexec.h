@@ -16,6 +16,7 @@
 # include "proc-map-iter.h"
 # include "proc-executor.h"
 # include "proc-wait.h"
+# include "proc-shared-buffer.h"
 # include "proc-task.h"
 # include "proc-worker.h"
 #undef PROCEXEC_INSIDE

@@ -25,6 +25,8 @@
 
 #include <procexec.h>
 
+#include "test-maps.h"
+
 #define TEST_ERROR (g_quark_from_static_string ("proc-test-error-quark"))
 
 /* Set by the initializer tasks, read by init_check. A worker is a process of
@@ -525,6 +527,80 @@ task_rlimit_as (ProcTask *task, GVariant *args, gpointer user_data, GError **err
                         rl.rlim_max == RLIM_INFINITY ? G_MAXUINT64 : (guint64) rl.rlim_max);
 }
 
+/* shared (u size, y fill) -> (ay): @size bytes of @fill, filled in a
+ * shared buffer, so that the result crosses to the parent uncopied. */
+static GVariant *
+task_shared (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  g_autoptr(ProcSharedBuffer) buf = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  guint32 size;
+  guint8 fill;
+  GVariant *array;
+
+  if (!check_args (args, "(uy)", error))
+    return NULL;
+  g_variant_get (args, "(uy)", &size, &fill);
+  buf = proc_shared_buffer_new (size, error);
+  if (buf == NULL)
+    return NULL;
+  memset (proc_shared_buffer_get_data (buf), fill, size);
+  bytes = proc_shared_buffer_free_to_bytes (g_steal_pointer (&buf), error);
+  if (bytes == NULL)
+    return NULL;
+  array = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+  return g_variant_new_tuple (&array, 1);
+}
+
+/* mapping (ay) -> (s path, t inode): the file the argument's bytes are
+ * mapped from in this worker. */
+static GVariant *
+task_mapping (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  g_autoptr(GVariant) array = NULL;
+  g_autofree char *path = NULL;
+  guint64 inode;
+
+  if (!check_args (args, "(ay)", error))
+    return NULL;
+  array = g_variant_get_child_value (args, 0);
+  inode = test_mapping_inode (g_variant_get_data (array), &path);
+  return g_variant_new ("(st)", path, inode);
+}
+
+/* pipe_result (s text, b fail) -> (h): the read end of a pipe holding
+ * @text, sent with the result; or, when @fail, the same fd list set and
+ * TEST_ERROR code 7 "failed after setting fds". */
+static GVariant *
+task_pipe_result (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  g_autoptr(GUnixFDList) fds = NULL;
+  const char *text;
+  gboolean fail;
+  int pipe_fds[2];
+
+  if (!check_args (args, "(sb)", error))
+    return NULL;
+  g_variant_get (args, "(&sb)", &text, &fail);
+  if (pipe2 (pipe_fds, O_CLOEXEC) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "pipe2: %s", g_strerror (saved));
+      return NULL;
+    }
+  if (write (pipe_fds[1], text, strlen (text)) != (gssize) strlen (text))
+    g_error ("short write to a fresh pipe");
+  close (pipe_fds[1]);
+  fds = g_unix_fd_list_new_from_array (pipe_fds, 1);
+  proc_task_set_result_fd_list (task, fds);
+  if (fail)
+    {
+      g_set_error_literal (error, TEST_ERROR, 7, "failed after setting fds");
+      return NULL;
+    }
+  return g_variant_new ("(h)", 0);
+}
+
 /* Declared here for -Wmissing-prototypes; the worker looks it up by name. */
 G_MODULE_EXPORT gboolean proc_module_init (ProcWorker  *worker,
                                            GError     **error);
@@ -561,6 +637,9 @@ proc_module_init (ProcWorker  *worker,
     { "alloc", task_alloc },
     { "try_alloc", task_try_alloc },
     { "rlimit_as", task_rlimit_as },
+    { "shared", task_shared },
+    { "mapping", task_mapping },
+    { "pipe_result", task_pipe_result },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (tasks); i++)

@@ -2,18 +2,27 @@
  *
  * proc_channel_queue_call() writes the payloads of RUN, RUN_CHUNK and RESULT
  * by hand; what arrives must be, byte for byte, what GLib makes of the same
- * tuple (less the id the receiver takes out of a RESULT), across the widths of GVariant's framing offsets and the memfd
- * threshold.
+ * tuple (less the id the receiver takes out of a RESULT), across the
+ * widths of GVariant's framing offsets and the memfd threshold. Values
+ * beyond it travel in a memfd of their own, uncopied when they are a
+ * shared buffer.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "proc-channel-private.h"
 #include "proc-protocol-private.h"
+#include "proc-shared-buffer.h"
+#include "proc-shared-buffer-private.h"
+#include "test-maps.h"
 
 static GVariant *
 bytes_of_size (gsize size)
@@ -122,10 +131,271 @@ test_channel_queue_call (void)
   check_call (PROC_MSG_RESULT, 5, NULL, g_variant_new_parsed ("<<(uint16 1, 'deep')>>"));
 }
 
+static guint64
+fd_inode (int fd)
+{
+  struct stat st;
+
+  g_assert_no_errno (fstat (fd, &st));
+  return st.st_ino;
+}
+
+/* Two values of one type have the same serialized bytes. */
+static void
+assert_same_bytes (GVariant *value,
+                   GVariant *expected)
+{
+  g_variant_ref_sink (expected);
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, g_variant_get_type_string (expected));
+  g_assert_cmpmem (g_variant_get_data (value), g_variant_get_size (value),
+                   g_variant_get_data (expected), g_variant_get_size (expected));
+  g_variant_unref (expected);
+}
+
+static void
+channel_pair (ProcChannel **parent,
+              ProcChannel **worker)
+{
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  *parent = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  *worker = proc_channel_new (sv[1], PROC_CHANNEL_FLAGS_NONE);
+}
+
+static gboolean
+next_frame (ProcChannel  *receiver,
+            ProcFrame    *frame,
+            GError      **error)
+{
+  while (!proc_channel_next (receiver, frame, error))
+    {
+      if (*error != NULL || proc_channel_fill (receiver, error) <= 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* A value made of a shared region crosses as that region's memfd: the
+ * receiver maps the very pages the sender filled. Any other large value
+ * goes through a new memfd, which the same check tells apart. */
+static void
+test_channel_shared_value (void)
+{
+  const gsize size = 1024 * 1024 + 3;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ProcSharedBuffer) buf = proc_shared_buffer_new (size, &error);
+  g_autoptr(GBytes) bytes = NULL;
+  ProcChannel *parent, *worker;
+  ProcFrame frame = { 0, };
+  guint64 shared_inode;
+  int fd;
+
+  g_assert_no_error (error);
+  for (gsize i = 0; i < size; i++)
+    ((guint8 *) proc_shared_buffer_get_data (buf))[i] = (guint8) (i * 13);
+  bytes = proc_shared_buffer_free_to_bytes (g_steal_pointer (&buf), &error);
+  g_assert_no_error (error);
+  g_assert_true (proc_bytes_is_shared (bytes));
+
+  fd = _proc_shared_region_dup_fd (g_bytes_get_data (bytes, NULL), size);
+  g_assert_cmpint (fd, >=, 0);
+  shared_inode = fd_inode (fd);
+  close (fd);
+
+  channel_pair (&parent, &worker);
+
+  for (guint shared = 0; shared < 2; shared++)
+    {
+      GVariant *array = shared ? g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE)
+                               : bytes_of_size (size);
+      g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_tuple (&array, 1));
+      g_autoptr(GVariant) got_args = NULL, got_array = NULL;
+
+      /* Parent to worker, as a task's arguments. */
+      g_assert_true (proc_channel_queue_call (parent, PROC_MSG_RUN, 1, "len", args, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (proc_channel_flush (parent, TRUE, &error));
+      g_assert_true (next_frame (worker, &frame, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (frame.kind, ==, PROC_MSG_RUN);
+      g_variant_get (frame.payload, "(ts@v)", NULL, NULL, &got_args);
+      {
+        g_autoptr(GVariant) inner = g_variant_get_variant (got_args);
+        got_array = g_variant_get_child_value (inner, 0);
+      }
+      if (shared)
+        g_assert_cmpuint (test_mapping_inode (g_variant_get_data (got_array), NULL), ==, shared_inode);
+      else
+        g_assert_cmpuint (test_mapping_inode (g_variant_get_data (got_array), NULL), !=, shared_inode);
+      /* (g_assert_cmpvariant() would print both megabytes to compare.) */
+      assert_same_bytes (frame.payload, g_variant_new ("(tsv)", (guint64) 1, "len", args));
+      proc_frame_clear (&frame);
+
+      /* And back, as a result, with fds of its own after the memfd. */
+      {
+        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+        int pipe_fds[2];
+
+        g_assert_no_errno (pipe (pipe_fds));
+        g_assert_cmpint (g_unix_fd_list_append (fds, pipe_fds[0], &error), ==, 0);
+        g_assert_cmpint (g_unix_fd_list_append (fds, pipe_fds[1], &error), ==, 1);
+        g_assert_true (proc_channel_queue_call (worker, PROC_MSG_RESULT, 2, NULL, args, fds, &error));
+        g_assert_no_error (error);
+        g_assert_true (proc_channel_flush (worker, TRUE, &error));
+        g_assert_true (next_frame (parent, &frame, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (frame.kind, ==, PROC_MSG_RESULT);
+        g_assert_cmpuint (frame.id, ==, 2);
+        assert_same_bytes (frame.payload, g_variant_new_variant (args));
+        g_assert_nonnull (frame.fds);
+        g_assert_cmpint (g_unix_fd_list_get_length (frame.fds), ==, 2);
+        g_assert_cmpuint (fd_inode (g_unix_fd_list_peek_fds (frame.fds, NULL)[0]), ==, fd_inode (pipe_fds[0]));
+        g_assert_cmpuint (fd_inode (g_unix_fd_list_peek_fds (frame.fds, NULL)[1]), ==, fd_inode (pipe_fds[1]));
+        close (pipe_fds[0]);
+        close (pipe_fds[1]);
+        proc_frame_clear (&frame);
+      }
+    }
+
+  proc_channel_free (parent);
+  proc_channel_free (worker);
+}
+
+/* Feeds the parent's end one frame of @kind with @flags whose inline
+ * payload is @head and whose first fd is @memfd (taken); returns the
+ * error it raises. */
+static GError *
+feed_value_frame (guint8      kind,
+                  guint8      flags,
+                  GVariant   *head,
+                  int         memfd)
+{
+  ProcChannel *parent = proc_channel_new (-1, PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  GError *error = NULL;
+  ProcFrame frame = { 0, };
+  guint8 buf[256] = { 0, };
+  gsize len;
+  guint32 le_len;
+  guint16 le_fds = GUINT16_TO_LE (1);
+
+  g_variant_ref_sink (head);
+  len = g_variant_get_size (head);
+  g_assert_cmpuint (8 + len, <=, sizeof buf);
+  le_len = GUINT32_TO_LE (len);
+  memcpy (buf, &le_len, 4);
+  buf[4] = kind;
+  buf[5] = flags;
+  memcpy (buf + 6, &le_fds, 2);
+  g_variant_store (head, buf + 8);
+  proc_channel_feed (parent, buf, 8 + ((len + 7) & ~7), &memfd, 1);
+
+  g_assert_false (proc_channel_next (parent, &frame, &error));
+  g_assert_nonnull (error);
+  g_variant_unref (head);
+  proc_channel_free (parent);
+  return error;
+}
+
+static int
+sealed_memfd (gsize size,
+              gboolean seal)
+{
+  int fd = memfd_create ("test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  g_autofree guint8 *zeros = g_malloc0 (size);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, zeros, size), ==, (gssize) size);
+  if (seal)
+    g_assert_no_errno (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
+  return fd;
+}
+
+/* A worker's frame whose value is in a memfd is checked as strictly as
+ * any other: a head that is not a call's, a type that is not one complete
+ * type, a memfd that could still change. */
+static void
+test_channel_value_fd_hostile (void)
+{
+  GError *error;
+
+  error = feed_value_frame (PROC_MSG_PROGRESS, PROC_FRAME_FLAG_VALUE_FD,
+                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "Malformed"));
+  g_error_free (error);
+
+  error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD | PROC_FRAME_FLAG_MEMFD,
+                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_error_free (error);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *bad_types[] = { "ii", "", "a" };
+      /* A `g` that is a valid signature but not one type, or not valid:
+       * built by hand, as GLib would refuse to make the last. */
+      guint8 head[16] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+      gsize n = strlen (bad_types[i]);
+      g_autoptr(GBytes) head_bytes = NULL;
+
+      memcpy (head + 8, bad_types[i], n);
+      head_bytes = g_bytes_new (head, 9 + n);
+      error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD,
+                                g_variant_new_from_bytes (G_VARIANT_TYPE ("(tg)"), head_bytes, FALSE),
+                                sealed_memfd (100, TRUE));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, "malformed head"));
+      g_error_free (error);
+    }
+
+  error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD,
+                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, FALSE));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "not sealed"));
+  g_error_free (error);
+}
+
+/* Shared buffers: bad sizes are errors, and sealed bytes cannot change. */
+static void
+test_channel_shared_buffer_api (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ProcSharedBuffer) empty = proc_shared_buffer_new (0, &error);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) plain = g_bytes_new ("abc", 3);
+  int fd;
+
+  g_assert_null (empty);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  bytes = proc_shared_bytes_new ((const guint8 *) "hello", 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "hello", 5);
+  g_assert_true (proc_bytes_is_shared (bytes));
+  g_assert_false (proc_bytes_is_shared (plain));
+
+  /* Every way of changing a sealed region fails. */
+  fd = _proc_shared_region_dup_fd (g_bytes_get_data (bytes, NULL), 5);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "x", 1), ==, -1);
+  g_assert_cmpint (ftruncate (fd, 1), ==, -1);
+  g_assert_true (mmap (NULL, 5, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
+  g_assert_cmpint (fcntl (fd, F_GET_SEALS) & F_SEAL_WRITE, !=, 0);
+  close (fd);
+
+  /* A region is found only whole, and only while alive. */
+  g_assert_cmpint (_proc_shared_region_dup_fd (g_bytes_get_data (bytes, NULL), 4), ==, -1);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/channel/queue-call", test_channel_queue_call);
+  g_test_add_func ("/channel/shared-value", test_channel_shared_value);
+  g_test_add_func ("/channel/value-fd-hostile", test_channel_value_fd_hostile);
+  g_test_add_func ("/channel/shared-buffer-api", test_channel_shared_buffer_api);
   return g_test_run ();
 }

@@ -10,6 +10,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "test-util.h"
+#include "test-maps.h"
 
 /* 10,000 echo tasks on 2 workers: every result matches its input. */
 static void
@@ -1128,6 +1129,147 @@ test_critical_as_completed_null (void)
   g_test_trap_assert_stderr ("*CRITICAL*proc_as_completed_next*");
 }
 
+/* A shared buffer crosses as its own memfd, both ways: the worker maps
+ * the parent's pages, the parent the worker's. Ordinary bytes are copied
+ * into a memfd of the channel's. */
+static void
+test_shared_payloads (void)
+{
+  const gsize size = 2 * 1024 * 1024 + 5;
+  g_autoptr(GError) error = NULL;
+  ProcExecutor *executor = test_executor_new (2, NULL);
+  g_autoptr(GBytes) shared = NULL;
+  g_autofree guint8 *plain = g_malloc (size);
+  ProcFuture *fs[4];
+  GVariant *result;
+  guint64 parent_inode, inode;
+  const char *path;
+
+  for (gsize i = 0; i < size; i++)
+    plain[i] = pattern_byte (i);
+  shared = proc_shared_bytes_new (plain, size, &error);
+  g_assert_no_error (error);
+  parent_inode = test_mapping_inode (g_bytes_get_data (shared, NULL), NULL);
+
+  /* One region, sent to several tasks at once, is the same pages in each. */
+  for (guint i = 0; i < G_N_ELEMENTS (fs); i++)
+    fs[i] = test_submit (executor, "mapping",
+                         g_variant_new ("(@ay)", g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, shared, TRUE)));
+  for (guint i = 0; i < G_N_ELEMENTS (fs); i++)
+    {
+      result = test_result (fs[i]);
+      g_variant_get (result, "(&st)", &path, &inode);
+      g_assert_cmpuint (inode, ==, parent_inode);
+      g_assert_nonnull (strstr (path, "procexec-shared"));
+      g_variant_unref (result);
+      g_object_unref (fs[i]);
+    }
+
+  fs[0] = test_submit (executor, "mapping",
+                       g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, plain, size, 1)));
+  result = test_result (fs[0]);
+  g_variant_get (result, "(&st)", &path, &inode);
+  g_assert_cmpuint (inode, !=, parent_inode);
+  g_assert_nonnull (strstr (path, "procexec-payload"));
+  g_variant_unref (result);
+  g_object_unref (fs[0]);
+
+  /* A result from a shared buffer in the worker, and the same bytes from
+   * ordinary memory, arrive intact; only the first is the worker's pages. */
+  fs[0] = test_submit (executor, "shared", g_variant_new ("(uy)", (guint32) size, 0x5a));
+  fs[1] = test_submit (executor, "echo", g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, plain, size, 1)));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GVariant) array = NULL;
+      g_autofree char *mapped = NULL;
+      const guint8 *data;
+      gsize n;
+
+      result = test_result (fs[i]);
+      array = g_variant_get_child_value (result, 0);
+      data = g_variant_get_fixed_array (array, &n, 1);
+      g_assert_cmpuint (n, ==, size);
+      if (i == 0)
+        {
+          for (gsize j = 0; j < n; j++)
+            if (data[j] != 0x5a)
+              g_error ("byte %" G_GSIZE_FORMAT " of the shared result is %u", j, data[j]);
+        }
+      else
+        g_assert_cmpmem (data, n, plain, size);
+      test_mapping_inode (data, &mapped);
+      g_assert_nonnull (strstr (mapped, i == 0 ? "procexec-shared" : "procexec-payload"));
+      g_variant_unref (result);
+      g_object_unref (fs[i]);
+    }
+
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
+/* A task sends fds back with its result, and only with a result. */
+static void
+test_result_fds (void)
+{
+  const char *text = "through the pool";
+  g_autoptr(GError) error = NULL;
+  ProcExecutor *executor = test_executor_new (1, NULL);
+  ProcFuture *f;
+  GVariant *result;
+  GUnixFDList *fds;
+  ProcMapIter *iter;
+  char buf[32];
+  gint32 handle;
+  guint fds_before;
+  int fd;
+
+  /* Warm, so that the count below sees no worker's channel arrive. */
+  f = test_submit (executor, "echo", g_variant_new ("()"));
+  g_variant_unref (test_result (f));
+  g_object_unref (f);
+  fds_before = test_count_open_fds ();
+
+  f = test_submit (executor, "pipe_result", g_variant_new ("(sb)", text, FALSE));
+  result = test_result (f);
+  g_variant_get (result, "(h)", &handle);
+  fds = proc_future_get_result_fd_list (f);
+  g_assert_nonnull (fds);
+  g_assert_cmpint (g_unix_fd_list_get_length (fds), ==, 1);
+  fd = g_unix_fd_list_get (fds, handle, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read (fd, buf, sizeof buf), ==, (gssize) strlen (text));
+  g_assert_cmpmem (buf, strlen (text), text, strlen (text));
+  close (fd);
+  g_variant_unref (result);
+  g_object_unref (f);
+
+  /* An error drops the fds the task set. */
+  f = test_submit (executor, "pipe_result", g_variant_new ("(sb)", "lost", TRUE));
+  error = test_result_error (f);
+  g_assert_error (error, TEST_ERROR, 7);
+  g_clear_error (&error);
+  g_assert_null (proc_future_get_result_fd_list (f));
+  g_object_unref (f);
+
+  /* Every fd that came back was closed with its future. */
+  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
+
+  /* Tasks run by map cannot send fds: each such item fails, clearly. */
+  iter = proc_executor_map (executor, "pipe_result", g_variant_new_parsed ("[('a', false), ('b', false)]"),
+                            1, 0, -1, &error);
+  g_assert_no_error (error);
+  result = NULL;
+  g_assert_false (proc_map_iter_next (iter, &result, &error));
+  g_assert_null (result);
+  g_assert_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "map()"));
+  g_clear_error (&error);
+  g_object_unref (iter);
+
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1154,6 +1296,8 @@ main (int   argc,
   g_test_add_func ("/executor/terminate-workers", test_terminate_workers);
   g_test_add_func ("/executor/fd-passing", test_fd_passing);
   g_test_add_func ("/executor/huge-payloads", test_huge_payloads);
+  g_test_add_func ("/executor/shared-payloads", test_shared_payloads);
+  g_test_add_func ("/executor/result-fds", test_result_fds);
   g_test_add_func ("/executor/print-stdout", test_print_stdout);
   g_test_add_func ("/executor/critical/submit-null-executor", test_critical_submit_null_executor);
   g_test_add_func ("/executor/critical/shutdown-null-executor", test_critical_shutdown_null_executor);

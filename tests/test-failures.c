@@ -12,26 +12,6 @@
 
 #include "test-util.h"
 
-/* Submits @n echo tasks and checks they all succeed. */
-static void
-check_pool_works (ProcExecutor *executor,
-                  guint         n)
-{
-  ProcFuture **futures = g_new0 (ProcFuture *, n);
-
-  for (guint i = 0; i < n; i++)
-    futures[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
-  for (guint i = 0; i < n; i++)
-    {
-      GVariant *result = test_result (futures[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", i));
-      g_variant_unref (result);
-      g_object_unref (futures[i]);
-    }
-  g_free (futures);
-}
-
 /* SIGKILL of a worker in the middle of a task fails only that task, with
  * WORKER_DIED naming the pid and the signal; the queued and later tasks
  * succeed. */
@@ -65,7 +45,7 @@ test_sigkill_mid_task (void)
       g_variant_unref (result);
       g_object_unref (queued[i]);
     }
-  check_pool_works (executor, 20);
+  test_assert_pool_works (executor, 20);
   g_assert_false (proc_executor_is_broken (executor));
 
   g_object_unref (victim);
@@ -178,7 +158,7 @@ test_repeated_crashes (void)
       g_object_unref (futures[i]);
     }
   g_assert_false (proc_executor_is_broken (executor));
-  check_pool_works (executor, 10);
+  test_assert_pool_works (executor, 10);
 
   proc_executor_shutdown (executor, TRUE, FALSE);
   g_object_unref (executor);
@@ -214,7 +194,7 @@ test_task_timeout (void)
   test_assert_variant (result, g_variant_new ("(u)", 10));
   g_variant_unref (result);
 
-  check_pool_works (executor, 10);
+  test_assert_pool_works (executor, 10);
   g_assert_false (proc_executor_is_broken (executor));
 
   g_object_unref (f);
@@ -244,7 +224,7 @@ test_executor_task_timeout (void)
   test_assert_variant (result, g_variant_new ("(u)", 10));
   g_variant_unref (result);
 
-  check_pool_works (executor, 5);
+  test_assert_pool_works (executor, 5);
 
   g_object_unref (hang);
   g_object_unref (quick);
@@ -358,7 +338,7 @@ test_protocol_garbage (void)
   g_error_free (error);
   g_object_unref (f);
 
-  check_pool_works (executor, 10);
+  test_assert_pool_works (executor, 10);
   g_assert_false (proc_executor_is_broken (executor));
 
   proc_executor_shutdown (executor, TRUE, FALSE);

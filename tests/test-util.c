@@ -689,3 +689,23 @@ test_watchdog_stop (TestWatchdog *watchdog)
   g_free (watchdog->what);
   g_free (watchdog);
 }
+
+/* Submits @n echo tasks to @executor and checks that they all succeed. */
+void
+test_assert_pool_works (ProcExecutor *executor,
+                        guint         n)
+{
+  ProcFuture **futures = g_new0 (ProcFuture *, n);
+
+  for (guint i = 0; i < n; i++)
+    futures[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *result = test_result (futures[i]);
+
+      test_assert_variant (result, g_variant_new ("(u)", i));
+      g_variant_unref (result);
+      g_object_unref (futures[i]);
+    }
+  g_free (futures);
+}

@@ -34,6 +34,8 @@ GError       *test_result_error         (ProcFuture   *future);
 void          test_assert_finished      (ProcFuture   *future);
 void          test_assert_variant       (GVariant     *value,
                                          GVariant     *expected);
+void          test_assert_pool_works    (ProcExecutor *executor,
+                                         guint         n);
 
 typedef gboolean (*TestCondFunc) (gpointer data);
 

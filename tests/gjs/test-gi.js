@@ -336,4 +336,34 @@ test('shutdown as a Promise: the workers exit and are reaped', async () => {
     }
 });
 
+test('shared bytes cross to the worker as one memfd; fds come back with a result', async () => {
+    const executor = newExecutor();
+    try {
+        const data = new Uint8Array(300000).map((_, i) => i * 7);
+        const shared = Procexec.shared_bytes_new(data);
+        assert(Procexec.bytes_is_shared(shared), 'shared_bytes_new() makes shared bytes');
+        assert(!Procexec.bytes_is_shared(new GLib.Bytes(data)), 'ordinary bytes are not shared');
+        const array = GLib.Variant.new_from_bytes(new GLib.VariantType('ay'), shared, true);
+        const [path, inode] = (await executor.submit('mapping', GLib.Variant.new_tuple([array])))
+            .deepUnpack();
+        assert(path.includes('procexec-shared'), `the worker maps the parent's memfd (${path})`);
+        assert(inode > 0, 'it has an inode');
+        // the same bytes, sent again, are the same pages
+        const [, again] = (await executor.submit('mapping', GLib.Variant.new_tuple([array])))
+            .deepUnpack();
+        assertEqual(again, inode, 'inode of the second send');
+
+        const future = executor.submit('pipe_result', new GLib.Variant('(sb)', ['from a worker', false]));
+        const [handle] = (await future).deepUnpack();
+        const fds = future.get_result_fd_list();
+        assert(fds !== null, 'the future has a result fd list');
+        const stream = new Gio.UnixInputStream({fd: fds.get(handle), close_fd: true});
+        const bytes = stream.read_bytes(64, null);
+        stream.close(null);
+        assertEqual(new TextDecoder().decode(bytes.toArray()), 'from a worker', 'read from the fd');
+    } finally {
+        await dispose(executor);
+    }
+});
+
 await run();

@@ -84,6 +84,23 @@ void register_tasks (Procexec.Worker worker) {
         return new Variant.string ("%d steps".printf (n));
     });
 
+    /* Returns @n bytes of 0x5a in shared memory, and with them the read
+     * end of a pipe holding "vala". */
+    worker.register_task ("shared_back", (task, args) => {
+        int32 n;
+        args.get ("(i)", out n);
+        var data = new uint8[n];
+        Memory.set (data, 0x5a, n);
+        var bytes = Procexec.shared_bytes_new (data);
+        int fds[2];
+        if (Posix.pipe (fds) != 0)
+            throw new TestError.OTHER ("pipe failed");
+        Posix.write (fds[1], "vala", 4);
+        Posix.close (fds[1]);
+        task.set_result_fd_list (new UnixFDList.from_array ({ fds[0] }));
+        return new Variant.from_bytes (VariantType.BYTESTRING, bytes, true);
+    });
+
     /* Dies as a worker killed by the OOM killer would. */
     worker.register_task ("crash", (task, args) => {
         Posix.kill (Posix.getpid (), Posix.Signal.KILL);
@@ -727,6 +744,32 @@ void test_wait_futures () {
     executor.shutdown (true, false);
 }
 
+/* ---- payloads ------------------------------------------------------------ */
+
+void test_shared_bytes_and_result_fds () {
+    var executor = new Procexec.Executor.self_exec (1);
+    try {
+        var future = executor.submit ("shared_back", new Variant ("(i)", (int32) 200000));
+        var v = future.result (-1);
+        unowned uint8[] data = (uint8[]) v.get_data ();
+        assert_cmpuint ((uint) v.get_size (), CompareOperator.EQ, 200000);
+        for (int i = 0; i < 200000; i++)
+            assert_cmpuint (data[i], CompareOperator.EQ, 0x5a);
+
+        var fds = future.get_result_fd_list ();
+        assert_nonnull (fds);
+        assert_cmpint (fds.get_length (), CompareOperator.EQ, 1);
+        int fd = fds.get (0);
+        var buf = new uint8[16];
+        assert_cmpint ((int) Posix.read (fd, buf, buf.length), CompareOperator.EQ, 4);
+        Posix.close (fd);
+        assert_cmpstr ((string) buf, CompareOperator.EQ, "vala");
+    } catch (Error e) {
+        assert_no_error (e);
+    }
+    executor.shutdown (true, false);
+}
+
 int main (string[] args) {
     var worker = new Procexec.Worker ();
     register_tasks (worker);
@@ -752,5 +795,6 @@ int main (string[] args) {
     Test.add_func ("/vala/delegates/register-task", test_register_task_ownership);
     Test.add_func ("/vala/delegates/map-func", test_map_func);
     Test.add_func ("/vala/wait-futures", test_wait_futures);
+    Test.add_func ("/vala/payloads/shared-bytes-and-result-fds", test_shared_bytes_and_result_fds);
     return Test.run ();
 }
