@@ -16,7 +16,8 @@
 #
 # A task's outcome travels as an `ay`: the pickled result or the pickled
 # exception carrying its remote traceback, then a kind byte (0: result, 1:
-# exception, 2: the worker could not unpickle the task). The C layer's errors are the
+# exception, 2: the worker could not unpickle the task, 3: a result whose
+# large bytes are in the task's result fd list). The C layer's errors are the
 # pool's own failures: a worker that died, a timeout, an interrupted task,
 # a broken pool. Large bytes objects travel beside the pickles (_wire).
 
@@ -42,8 +43,8 @@ from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
-                    CALL_TASK, INIT_TASK, call_with_buffers, has_big_bytes,
-                    loads_with_buffers, split_buffers)
+                    CALL_TASK, INIT_TASK, RESULT_WITH_BUFFERS, call_with_buffers,
+                    has_big_bytes, load_result_with_buffers)
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -571,18 +572,15 @@ def _settle(pf, box):
         return
 
     try:
-        if value.get_type_string() == 'ay':
-            data = variant_bytes(value)
-            del value
-            kind = data[-1]
-            outcome = _loads(data)      # up to its end: the kind byte follows
+        data = variant_bytes(value)
+        del value
+        kind = data[-1]
+        if kind == RESULT_WITH_BUFFERS:
+            # Its large bytes came in a memfd (see _wire).
+            outcome = load_result_with_buffers(data, pf.get_result_fd_list())
+            kind = 0
         else:
-            # `(ayaay)`: large bytes travel beside the pickle (see _wire).
-            data, buffers = split_buffers(value)
-            del value
-            kind = data[-1]
-            outcome = loads_with_buffers(data, buffers)
-            del buffers
+            outcome = _loads(data)      # up to its end: the kind byte follows
     except BaseException as e:
         exc = box[2] = ResultUnpicklingError('the outcome of the task could not be '
                                              'unpickled: %s: %s' % (type(e).__name__, e))

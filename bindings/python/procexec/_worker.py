@@ -28,8 +28,9 @@
 #   procexec-py-call-buffers   the same for a call whose large bytes
 #   procexec-py-call-progress-buffers  arguments come in a memfd: a `(ayat)`
 #                              argument and an fd (see _wire). A result
-#                              holding large bytes is a `(ayaay)` instead
-#                              of an `ay`, for any of these tasks.
+#                              holding large bytes, from any of these
+#                              tasks, sends them in a memfd as the task's
+#                              result fd list, with the kind byte 3.
 #
 # A task's print() goes to the parent's stdout: the C layer gives workers
 # the parent's stdout and stderr, and _run() flushes both after each task.
@@ -50,7 +51,7 @@ import types
 from ._gi import GLib, Procexec, T_AY, ay_variant, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
                     CALL_TASK, INIT_TASK, big_items, load_call_with_buffers,
-                    outcome_with_buffers)
+                    result_with_buffers)
 
 
 ERROR_DOMAIN = 'procexec-python-error-quark'
@@ -290,9 +291,11 @@ def _run(task, args, *user_data, reports, buffers):
             result = fn(*a, **kw)
             del fn, a, kw
             t = type(result)
+            out = None
             if (t is bytes or t is tuple or t is list) and big_items(result):
-                return outcome_with_buffers(_OK, result, _HIGHEST)
-            out = _dumps(result, _HIGHEST) + _OK
+                out = result_with_buffers(result, _HIGHEST, task)
+            if out is None:
+                out = _dumps(result, _HIGHEST) + _OK
     except BaseException as e:
         out = _exception_payload(e)
     finally:
