@@ -192,9 +192,7 @@ def _error_from_gerror(error):
 # ---- the future -----------------------------------------------------------------
 
 _DONE_STATES = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
-# Reentrant, as the lock of CPython's Condition(): a Future's repr() takes
-# it, and so does raising InvalidStateError, which formats one with it held.
-_allocate_lock = threading.RLock
+_allocate_lock = threading.Lock
 _Condition = threading.Condition
 
 
@@ -207,7 +205,7 @@ class Future(_cf.Future):
 
     It behaves as its base class, whose methods it uses, with one
     difference inside: the Condition, the list of waiters and the list of
-    done-callbacks are made on first use, around a lock made at once.
+    done-callbacks are made on first use, around a plain lock made at once.
     Most futures are only ever read once done, and a Condition is a dozen
     objects for the garbage collector to track: making one per task costs
     more than the rest of submit().
@@ -572,7 +570,7 @@ def _settle(pf, box):
         return
 
     try:
-        data = variant_bytes(value)
+        data = value.get_data_as_bytes().get_data()
         del value
         kind = data[-1]
         if kind == RESULT_WITH_BUFFERS:
@@ -619,41 +617,43 @@ def _publish(box):
     last thing set before the locals go, with the lock still held. A
     result is then freed as soon as its consumer drops it, as CPython's
     test_free_reference checks."""
-    exception = box.pop()
-    result = box.pop()
-    f = box.pop()
+    f, result, exception = box
+    box.clear()
     d = f.__dict__
     with f._lock:
-        if f._state in _DONE_STATES:
-            raise _base.InvalidStateError('{}: {!r}'.format(f._state, f))
-        f._result = result
-        f._exception = exception
-        del result
-        # Its waiters need the lock to go on: by then the state is set.
-        condition = d.get('_condition')
-        if condition is not None:
-            condition.notify_all()
-        del condition
-        waiters = d.get('_waiters')
-        callbacks = d.get('_done_callbacks')
-        del d
-        # Only now: cancel() needs them until the future is done.
-        f._pf = f._st = None
-        f._state = _FINISHED
-        if waiters:
-            # wait() and as_completed() hold the future anyway; done()
-            # must be True when they wake.
-            for waiter in waiters:
-                if exception is None:
-                    waiter.add_result(f)
-                else:
-                    waiter.add_exception(f)
-        del waiters, exception
-        if not callbacks:
-            del f
-    if callbacks:
-        # They receive the future.
-        f._invoke_callbacks()
+        state = f._state
+        if state not in _DONE_STATES:
+            f._result = result
+            f._exception = exception
+            del result
+            # Its waiters need the lock to go on: by then the state is set.
+            condition = d.get('_condition')
+            if condition is not None:
+                condition.notify_all()
+            del condition
+            waiters = d.get('_waiters')
+            callbacks = d.get('_done_callbacks')
+            del d
+            # Only now: cancel() needs them until the future is done.
+            f._pf = f._st = None
+            f._state = _FINISHED
+            if waiters:
+                # wait() and as_completed() hold the future anyway; done()
+                # must be True when they wake.
+                for waiter in waiters:
+                    if exception is None:
+                        waiter.add_result(f)
+                    else:
+                        waiter.add_exception(f)
+            del waiters, exception
+            if not callbacks:
+                del f
+                return
+    if state in _DONE_STATES:
+        # Out of the lock, which repr() takes.
+        raise _base.InvalidStateError('{}: {!r}'.format(state, f))
+    # The callbacks receive the future.
+    f._invoke_callbacks()
 
 
 def _without_frames(e):

@@ -22,7 +22,6 @@ _T_Y = GLib.VariantType.new('y')
 _new_from_bytes = GLib.Variant.new_from_bytes
 _new_fixed_array = GLib.Variant.new_fixed_array
 _Bytes = GLib.Bytes.new
-_string_at = ctypes.string_at
 
 
 def variant_from_bytes(vtype, data):
@@ -35,12 +34,8 @@ def variant_from_bytes(vtype, data):
 
 
 def variant_bytes(variant):
-    """The serialized form of @variant, as bytes.
-
-    Copied straight from the variant's data: get_data_as_bytes() would
-    make a GLib.Bytes wrapper on the way, which costs about as much as the
-    GI call itself, on every task."""
-    return _string_at(variant.get_data(), variant.get_size())
+    """The serialized form of @variant, as bytes."""
+    return variant.get_data_as_bytes().get_data()
 
 
 def _bytes_offset():

@@ -255,7 +255,6 @@ def _flush():
             pass
 
 
-_variant_bytes = variant_bytes
 _ay_variant = ay_variant
 # The worker reuses one ProcTask for all its tasks: keeping its wrapper
 # saves making a new one per task.
@@ -284,7 +283,7 @@ def _run(task, args, *user_data, reports, buffers):
                 # `(ayat)`: large bytes arguments travel in a memfd (_wire).
                 fn, a, kw = load_call_with_buffers(args, task)
             else:
-                fn, a, kw = _loads(_variant_bytes(args))
+                fn, a, kw = _loads(args.get_data_as_bytes().get_data())
         except BaseException as e:
             out = _exception_payload(e, _UNPICKLING)
         else:
