@@ -549,6 +549,8 @@ class SubmitTest(ExecutorTestCase):
                 while True:
                     fds.append(os.open('/dev/null', os.O_RDONLY))
             self.assertIsNone(_wire.call_with_buffers(add, (big,), {}, 5))
+            # (and so does result_with_buffers(), without touching the task)
+            self.assertIsNone(_wire.result_with_buffers(big, 5, None))
         finally:
             for fd in fds:
                 os.close(fd)
@@ -589,12 +591,22 @@ class SubmitTest(ExecutorTestCase):
         self.assertFalse(_wire.has_big_bytes((big[1:], bytearray(big), 'x' * _wire.OOB_MIN)))
         self.assertTrue(_wire.big_items([1, big]))
         self.assertFalse(_wire.big_items({'k': big}))
-        outcome = _wire.outcome_with_buffers(b'\x00', [big, big], 5)
-        self.assertEqual(outcome.get_type_string(), '(ayaay)')
-        head, buffers = _wire.split_buffers(outcome)
-        self.assertEqual(buffers, [big])
-        self.assertEqual(head[-1:], b'\x00')
-        result = _wire.loads_with_buffers(head, buffers)
+
+        class Task:   # as much of a ProcTask as result_with_buffers() uses
+            def set_result_fd_list(self, fd_list):
+                self.fd_list = fd_list
+        task = Task()
+        outcome = _wire.result_with_buffers([big, big], 5, task)
+        self.assertEqual(outcome[-1], _wire.RESULT_WITH_BUFFERS)
+        fd = task.fd_list.get(0)
+        try:
+            # One copy of the object met twice, in a sealed memfd.
+            self.assertEqual(os.fstat(fd).st_size, _wire.OOB_MIN)
+            with self.assertRaises(PermissionError):
+                os.write(fd, b'x')
+        finally:
+            os.close(fd)
+        result = _wire.load_result_with_buffers(outcome, task.fd_list)
         self.assertEqual(result, [big, big])
         self.assertIs(result[0], result[1])
 
@@ -616,6 +628,29 @@ class SubmitTest(ExecutorTestCase):
                          ['line from worker 0', 'line from parent 0',
                           'line from worker 1', 'line from parent 1',
                           'line from worker 2', 'line from parent 2'])
+
+
+class FutureTest(unittest.TestCase):
+
+    def test_finishing_a_done_future_again_raises(self):
+        # As concurrent.futures.Future (it once deadlocked on its own lock
+        # while formatting the message). In a thread, to fail, not hang.
+        errors = []
+
+        def finish_twice():
+            f = procexec.Future()
+            f.set_result(1)
+            for finish in (f.set_result, f.set_exception):
+                try:
+                    finish(ValueError())
+                except cf.InvalidStateError as e:
+                    errors.append(str(e))
+        t = threading.Thread(target=finish_twice, daemon=True)
+        t.start()
+        t.join(DEADLINE)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(len(errors), 2)
+        self.assertIn('state=finished returned int', errors[0])
 
 
 class CancelTest(ExecutorTestCase):

@@ -16,7 +16,8 @@
 #
 # A task's outcome travels as an `ay`: the pickled result or the pickled
 # exception carrying its remote traceback, then a kind byte (0: result, 1:
-# exception, 2: the worker could not unpickle the task). The C layer's errors are the
+# exception, 2: the worker could not unpickle the task, 3: a result whose
+# large bytes are in the task's result fd list). The C layer's errors are the
 # pool's own failures: a worker that died, a timeout, an interrupted task,
 # a broken pool. Large bytes objects travel beside the pickles (_wire).
 
@@ -42,8 +43,8 @@ from concurrent.futures.process import _RemoteTraceback
 
 from ._gi import GLib, Procexec, T_TUPLE_AY, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
-                    CALL_TASK, INIT_TASK, call_with_buffers, has_big_bytes,
-                    loads_with_buffers, split_buffers)
+                    CALL_TASK, INIT_TASK, RESULT_WITH_BUFFERS, call_with_buffers,
+                    has_big_bytes, load_result_with_buffers)
 
 __all__ = [
     'ProcessPoolExecutor',
@@ -282,42 +283,21 @@ class Future(_cf.Future):
             start = time.monotonic()
             done = pf.wait(min(_FAST_WAIT_USEC, int(timeout * 1_000_000)))
             timeout = max(0.0, timeout - (time.monotonic() - start))
-        if done and st.pending.pop(pf, None) is not None:
+        if done:
             # The collector will find it gone when the completion queue
             # hands it the same future.
-            _settle_guarded(pf, self)
+            box = st.claim(pf)
+            if box is not None:
+                _settle_guarded(pf, box)
         return timeout
 
     # -- completion, by the collector thread --
 
-    def _finish(self, result, exception):
-        # As set_result()/set_exception(), without making a Condition
-        # nobody waits on. The lock is the Condition's, if there is one.
-        d = self.__dict__
-        with self._lock:
-            if self._state in _DONE_STATES:
-                raise _base.InvalidStateError('{}: {!r}'.format(self._state, self))
-            self._result = result
-            self._exception = exception
-            self._state = _FINISHED
-            waiters = d.get('_waiters')
-            if waiters:
-                for waiter in waiters:
-                    if exception is None:
-                        waiter.add_result(self)
-                    else:
-                        waiter.add_exception(self)
-            condition = d.get('_condition')
-            if condition is not None:
-                condition.notify_all()
-        if d.get('_done_callbacks'):
-            self._invoke_callbacks()
-
     def set_result(self, result):
-        self._finish(result, None)
+        _publish([self, result, None])
 
     def set_exception(self, exception):
-        self._finish(None, exception)
+        _publish([self, None, exception])
 
     # -- the task in the pool --
 
@@ -458,6 +438,13 @@ class _State:
         if self.collector is None:
             self.start_collector()
 
+    def claim(self, pf):
+        """Takes the future of @pf, which is done, out of pending, as the
+        first item of a list for _settle(); None if another thread took
+        it first."""
+        f = self.pending.pop(pf, None)
+        return None if f is None else [f, None, None]
+
     # -- the collector thread --
 
     def start_collector(self):
@@ -473,29 +460,31 @@ class _State:
         take = self.cq.take
         pending = self.pending
         with_progress = self.with_progress
+        claim = self.claim
         settle = _settle
         try:
             while True:
                 batch = take(-1)
                 for pf in batch:
-                    f = pending.pop(pf, None)
-                    if f is None:
+                    # No local names the future: see _publish().
+                    box = claim(pf)
+                    if box is None:
                         continue
                     if with_progress and pf in with_progress:
                         # Settled in the progress thread, after the progress
                         # reports the task sent before its result.
                         with_progress.discard(pf)
-                        self.progress.post(_settle_guarded, pf, f)
+                        self.progress.post(_settle_guarded, pf, box)
                         continue
                     try:
-                        settle(pf, f)
+                        settle(pf, box)
                     except BaseException:
                         # Never let the collector die: every other future
                         # depends on it. (A done-callback's Exception is
                         # already logged by the Future.)
-                        LOGGER.exception('procexec: could not settle %r', f)
-                # Keep no reference to futures or results between batches.
-                batch = pf = f = None
+                        LOGGER.exception('procexec: could not settle the future of %r', pf)
+                # Keep nothing between batches.
+                batch = pf = box = None
                 if self.stopping and not pending:
                     break
         finally:
@@ -555,66 +544,116 @@ class _State:
                 _sharing.release(self.shared_fds)
 
 
-def _settle_guarded(pf, f):
+def _settle_guarded(pf, box):
     try:
-        _settle(pf, f)
+        _settle(pf, box)
     except BaseException:
-        LOGGER.exception('procexec: could not settle %r', f)
+        LOGGER.exception('procexec: could not settle the future of %r', pf)
 
 
-def _settle(pf, f):
-    """Gives @f the outcome of @pf, which is done."""
+def _settle(pf, box):
+    """Gives the future box[0] (box is [future, None, None], see
+    _State.claim()) the outcome of @pf, which is done."""
     try:
         value = pf.peek_result()
     except GLib.Error as e:
         if pf.get_state() == _PF_CANCELLED:
             # Cancelled in the pool: by Future.cancel(), or by
             # shutdown(cancel_futures=True), or terminate_workers().
+            f = box[0]
             if f.cancel() and f._state == _CANCELLED:
                 f.set_running_or_notify_cancel()
+            f._pf = f._st = None
         else:
-            _finish(f, None, _error_from_gerror(e))
-        f._pf = f._st = None
+            box[2] = _error_from_gerror(e)
+            _publish_once(box)
         return
 
     try:
-        if value.get_type_string() == 'ay':
-            data = value.get_data_as_bytes().get_data()
-            del value
-            kind = data[-1]
-            outcome = _loads(data)      # up to its end: the kind byte follows
+        data = value.get_data_as_bytes().get_data()
+        del value
+        kind = data[-1]
+        if kind == RESULT_WITH_BUFFERS:
+            # Its large bytes came in a memfd (see _wire).
+            outcome = load_result_with_buffers(data, pf.get_result_fd_list())
+            kind = 0
         else:
-            # `(ayaay)`: large bytes travel beside the pickle (see _wire).
-            data, buffers = split_buffers(value)
-            del value
-            kind = data[-1]
-            outcome = loads_with_buffers(data, buffers)
-            del buffers
+            outcome = _loads(data)      # up to its end: the kind byte follows
     except BaseException as e:
-        exc = ResultUnpicklingError('the outcome of the task could not be unpickled: '
-                                    '%s: %s' % (type(e).__name__, e))
+        exc = box[2] = ResultUnpicklingError('the outcome of the task could not be '
+                                             'unpickled: %s: %s' % (type(e).__name__, e))
         exc.__cause__ = _without_frames(e)
-        del e
-        _finish(f, None, exc)
+        del e, exc
     else:
         if kind == 0:
-            f._finish(outcome, None)
+            box[1] = outcome
         elif kind == 1:
-            _finish(f, None, outcome)
+            box[2] = outcome
         else:
-            exc = TaskUnpicklingError('the task could not be unpickled in the worker: '
-                                      '%s: %s' % (type(outcome).__name__, outcome))
+            exc = box[2] = TaskUnpicklingError('the task could not be unpickled in the '
+                                               'worker: %s: %s' % (type(outcome).__name__,
+                                                                   outcome))
             exc.__cause__ = outcome
-            _finish(f, None, exc)
-    # Only now: cancel() needs it until the future is done.
-    f._pf = f._st = None
+            del exc
+        del outcome
+    _publish_once(box)
 
 
-def _finish(f, result, exception):
+def _publish_once(box):
     try:
-        f._finish(result, exception)
+        _publish(box)
     except _base.InvalidStateError:
         pass
+
+
+def _publish(box):
+    """Finishes the future box[0] with the result box[1] or the exception
+    box[2], as set_result() or set_exception(), and empties @box. Makes
+    no Condition nobody waits on (the lock is the Condition's, if any).
+
+    Once the future is done, its waiter may run at any moment. The
+    collector's frames then hold no reference to the future or its
+    outcome: the callers keep them only in @box, and here the state is the
+    last thing set before the locals go, with the lock still held. A
+    result is then freed as soon as its consumer drops it, as CPython's
+    test_free_reference checks."""
+    f, result, exception = box
+    box.clear()
+    d = f.__dict__
+    with f._lock:
+        state = f._state
+        if state not in _DONE_STATES:
+            f._result = result
+            f._exception = exception
+            del result
+            # Its waiters need the lock to go on: by then the state is set.
+            condition = d.get('_condition')
+            if condition is not None:
+                condition.notify_all()
+            del condition
+            waiters = d.get('_waiters')
+            callbacks = d.get('_done_callbacks')
+            del d
+            # Only now: cancel() needs them until the future is done.
+            f._pf = f._st = None
+            f._state = _FINISHED
+            if waiters:
+                # wait() and as_completed() hold the future anyway; done()
+                # must be True when they wake.
+                for waiter in waiters:
+                    if exception is None:
+                        waiter.add_result(f)
+                    else:
+                        waiter.add_exception(f)
+            del waiters, exception
+            if not callbacks:
+                del f
+                return
+    if state in _DONE_STATES:
+        # Out of the lock, which repr() takes.
+        raise _base.InvalidStateError('{}: {!r}'.format(state, f))
+    # The callbacks receive the future.
+    f._invoke_callbacks()
 
 
 def _without_frames(e):

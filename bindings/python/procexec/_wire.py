@@ -15,18 +15,18 @@
 # C layer into a memfd, out of that memfd's mapping, and out of the pickle.
 # Beside it:
 #
-#   - A call's large bytes go into one memfd that the parent fills with
-#     write() (no page faults: the kernel allocates and fills the pages)
-#     and passes with the task (ProcExecutor.submit_full's fd list); the
-#     GVariant is a `(ayat)`: the pickle and the buffers' sizes. The worker
-#     reads each buffer with pread() straight into the `bytes` object it
-#     hands to the task. One copy on each side.
-#   - An outcome's large bytes go into the result GVariant, a `(ayaay)`:
-#     the pickle and the kind byte, then each buffer (a task's result cannot
-#     carry file descriptors). The worker writes them into a memfd that it
-#     maps as the GBytes of that GVariant; the C layer copies the GVariant
-#     into its own memfd; the parent copies each buffer out of its mapping
-#     into the `bytes` object that Future.result() returns.
+#   - A call's large bytes go into one sealed memfd that the parent fills
+#     with write() (no page faults: the kernel allocates and fills the
+#     pages) and passes with the task (ProcExecutor.submit_full's fd list);
+#     the GVariant is a `(ayat)`: the pickle and the buffers' sizes. The
+#     worker reads each buffer with pread() straight into the `bytes` object
+#     it hands to the task. One copy on each side.
+#   - A result's large bytes go the other way the same way: into one sealed
+#     memfd that the worker sends as the task's result fd list
+#     (ProcTask.set_result_fd_list); the outcome stays an `ay`: the pickled
+#     list of the buffers' sizes, the pickle, then the kind byte
+#     RESULT_WITH_BUFFERS. The parent reads each buffer with pread() into
+#     the `bytes` object that Future.result() returns.
 #
 # When: if an argument, a keyword argument's value, the result, or an item
 # of a tuple or list result is a bytes object of at least OOB_MIN bytes;
@@ -36,6 +36,7 @@
 # glance at a few objects. Otherwise large objects travel inside the
 # pickle, as before: correct, with more copies.
 
+import fcntl
 import io
 import os
 import pickle
@@ -43,9 +44,9 @@ import pickle
 from ._gi import GLib, T_AY
 
 __all__ = ['INIT_TASK', 'CALL_TASK', 'CALL_PROGRESS_TASK', 'CALL_BUFFERS_TASK',
-           'CALL_PROGRESS_BUFFERS_TASK', 'OOB_MIN', 'has_big_bytes', 'big_items',
-           'call_with_buffers', 'load_call_with_buffers',
-           'outcome_with_buffers', 'split_buffers', 'loads_with_buffers']
+           'CALL_PROGRESS_BUFFERS_TASK', 'OOB_MIN', 'RESULT_WITH_BUFFERS',
+           'has_big_bytes', 'big_items', 'call_with_buffers', 'load_call_with_buffers',
+           'result_with_buffers', 'load_result_with_buffers']
 
 # The tasks of the worker program (procexec._worker). A call's task says
 # how its arguments travel, `(ay)` or `(ayat)` and a memfd, so that the
@@ -58,13 +59,16 @@ CALL_BUFFERS_TASK = 'procexec-py-call-buffers'
 CALL_PROGRESS_BUFFERS_TASK = 'procexec-py-call-progress-buffers'
 
 # Below this, a bytes object goes inside the pickle: a memfd or a
-# `(ayaay)` costs more than copying that much. It is also the size above
+# pread() costs more than copying that much. It is also the size above
 # which the C layer moves a payload through a memfd.
 OOB_MIN = 64 * 1024
 
+# The kind byte (see _worker) of a result whose large bytes came in the
+# task's result fd list.
+RESULT_WITH_BUFFERS = 3
+
 _new_from_bytes = GLib.Variant.new_from_bytes
 _Bytes = GLib.Bytes.new
-_Bytes_slice = GLib.Bytes.new_from_bytes
 _new_tuple = GLib.Variant.new_tuple
 _new_array = GLib.Variant.new_array
 _new_uint64 = GLib.Variant.new_uint64
@@ -141,20 +145,9 @@ def call_with_buffers(fn, args, kwargs, protocol):
     no memfd is to be had (out of memory, or of file descriptors): the
     call then travels as a plain pickle."""
     head, buffers = _dumps_with_buffers((fn, args, kwargs), protocol)
-    try:
-        fd = os.memfd_create('procexec-args', os.MFD_CLOEXEC)
-    except OSError:
+    fd_list = _memfd_list('procexec-args', buffers)
+    if fd_list is None:
         return None
-    try:
-        for b in buffers:
-            _write_all(fd, b)
-        from gi.repository import Gio
-        fd_list = Gio.UnixFDList.new()
-        fd_list.append(fd)      # a copy of fd
-    except (OSError, GLib.Error):
-        return None
-    finally:
-        os.close(fd)
     sizes = _new_array(_T_T, [_new_uint64(len(b)) for b in buffers])
     return _new_tuple(_new_from_bytes(T_AY, _Bytes(head), True), sizes), fd_list
 
@@ -163,7 +156,36 @@ def load_call_with_buffers(variant, task):
     """Unpickles the call of call_with_buffers() in the worker."""
     head = variant.get_child_value(0).get_data_as_bytes().get_data()
     sizes = variant.get_child_value(1).unpack()
-    fd = task.get_fd_list().get(0)      # a copy, ours to close
+    return loads_with_buffers(head, _read_buffers(task.get_fd_list(), sizes))
+
+
+def _memfd_list(name, buffers):
+    """A Gio.UnixFDList of one sealed memfd holding @buffers one after the
+    other, or None if no memfd is to be had (out of memory, or of file
+    descriptors)."""
+    try:
+        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    except OSError:
+        return None
+    try:
+        for b in buffers:
+            _write_all(fd, b)
+        # The receiver reads what was sent, whatever the sender does next.
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK |
+                    fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+        from gi.repository import Gio
+        fd_list = Gio.UnixFDList.new()
+        fd_list.append(fd)      # a copy of fd
+    except (OSError, GLib.Error):
+        return None
+    finally:
+        os.close(fd)
+    return fd_list
+
+
+def _read_buffers(fd_list, sizes):
+    """The buffers of sizes @sizes that _memfd_list() put in @fd_list."""
+    fd = fd_list.get(0)      # a copy, ours to close
     try:
         buffers = []
         offset = 0
@@ -172,7 +194,7 @@ def load_call_with_buffers(variant, task):
             offset += size
     finally:
         os.close(fd)
-    return loads_with_buffers(head, buffers)
+    return buffers
 
 
 def _write_all(fd, data):
@@ -200,42 +222,21 @@ def _read_all(fd, size, offset):
     return data
 
 
-def outcome_with_buffers(kind, result, protocol):
-    """The `(ayaay)` of a result for which big_items() is true: the
-    pickle then @kind, then the buffers."""
-    head, buffers = _dumps_with_buffers(result, protocol, kind)
-    return _new_tuple(_new_from_bytes(T_AY, _Bytes(head), True),
-                      _new_array(T_AY, [_new_from_bytes(T_AY, b, True)
-                                        for b in _gbytes(buffers)]))
+def result_with_buffers(result, protocol, task):
+    """The outcome (see _worker) of a result for which big_items() is
+    true, its large bytes sent in a memfd as @task's result fd list; None
+    if no memfd is to be had: the result then travels as a plain pickle."""
+    head, buffers = _dumps_with_buffers(result, protocol, bytes((RESULT_WITH_BUFFERS,)))
+    fd_list = _memfd_list('procexec-result', buffers)
+    if fd_list is None:
+        return None
+    task.set_result_fd_list(fd_list)
+    return pickle.dumps([len(b) for b in buffers], protocol) + head
 
 
-def _gbytes(buffers):
-    """GBytes holding @buffers, made without faulting in fresh pages: the
-    buffers are written into a memfd (the kernel allocates and fills its
-    pages) mapped once. Copying them into new GBytes (GLib.Bytes.new)
-    costs about twice as much, mostly page faults."""
-    try:
-        fd = os.memfd_create('procexec-result', os.MFD_CLOEXEC)
-        try:
-            for b in buffers:
-                _write_all(fd, b)
-            whole = GLib.MappedFile.new_from_fd(fd, False).get_bytes()
-        finally:
-            os.close(fd)
-    except (OSError, GLib.Error):
-        # No memfd to be had (out of memory, or of file descriptors).
-        return [_Bytes(b) for b in buffers]
-    out = []
-    offset = 0
-    for b in buffers:
-        out.append(_Bytes_slice(whole, offset, len(b)))
-        offset += len(b)
-    return out
-
-
-def split_buffers(variant):
-    """The pickle and the buffers of a `(ayaay)`, as bytes objects."""
-    head = variant.get_child_value(0).get_data_as_bytes().get_data()
-    array = variant.get_child_value(1)
-    return head, [array.get_child_value(i).get_data_as_bytes().get_data()
-                  for i in range(array.n_children())]
+def load_result_with_buffers(data, fd_list):
+    """Unpickles, in the parent, the outcome of result_with_buffers() and
+    the result fd list of its task."""
+    f = io.BytesIO(data)
+    sizes = pickle.load(f)
+    return _Unpickler(f, _read_buffers(fd_list, sizes)).load()

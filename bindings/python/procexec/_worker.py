@@ -28,8 +28,9 @@
 #   procexec-py-call-buffers   the same for a call whose large bytes
 #   procexec-py-call-progress-buffers  arguments come in a memfd: a `(ayat)`
 #                              argument and an fd (see _wire). A result
-#                              holding large bytes is a `(ayaay)` instead
-#                              of an `ay`, for any of these tasks.
+#                              holding large bytes, from any of these
+#                              tasks, sends them in a memfd as the task's
+#                              result fd list, with the kind byte 3.
 #
 # A task's print() goes to the parent's stdout: the C layer gives workers
 # the parent's stdout and stderr, and _run() flushes both after each task.
@@ -40,16 +41,17 @@
 # calls main(); the token lets the parent tell its own workers apart in
 # /proc.
 
+import functools
 import io
 import os
 import pickle
 import sys
 import types
 
-from ._gi import GLib, Procexec, T_AY, variant_bytes, variant_from_bytes
+from ._gi import GLib, Procexec, T_AY, ay_variant, variant_bytes, variant_from_bytes
 from ._wire import (CALL_BUFFERS_TASK, CALL_PROGRESS_BUFFERS_TASK, CALL_PROGRESS_TASK,
                     CALL_TASK, INIT_TASK, big_items, load_call_with_buffers,
-                    outcome_with_buffers)
+                    result_with_buffers)
 
 
 ERROR_DOMAIN = 'procexec-python-error-quark'
@@ -253,8 +255,7 @@ def _flush():
             pass
 
 
-_new_from_bytes = GLib.Variant.new_from_bytes
-_Bytes = GLib.Bytes.new
+_ay_variant = ay_variant
 # The worker reuses one ProcTask for all its tasks: keeping its wrapper
 # saves making a new one per task.
 _last_task = None
@@ -270,7 +271,7 @@ def _unblock_sigint():
     _sigint_blocked = False
 
 
-def _run(task, args, reports, buffers):
+def _run(task, args, *user_data, reports, buffers):
     global _current_task, _current_reports, _last_task
     if _sigint_blocked:
         _unblock_sigint()
@@ -289,32 +290,26 @@ def _run(task, args, reports, buffers):
             result = fn(*a, **kw)
             del fn, a, kw
             t = type(result)
+            out = None
             if (t is bytes or t is tuple or t is list) and big_items(result):
-                return outcome_with_buffers(_OK, result, _HIGHEST)
-            out = _dumps(result, _HIGHEST) + _OK
+                out = result_with_buffers(result, _HIGHEST, task)
+            if out is None:
+                out = _dumps(result, _HIGHEST) + _OK
     except BaseException as e:
         out = _exception_payload(e)
     finally:
         _current_task = None
         _current_reports = False
         _flush()
-    return _new_from_bytes(T_AY, _Bytes(out), True)
+    return _ay_variant(out)
 
 
-def _call_task(task, args, *user_data):
-    return _run(task, args, False, False)
-
-
-def _call_progress_task(task, args, *user_data):
-    return _run(task, args, True, False)
-
-
-def _call_buffers_task(task, args, *user_data):
-    return _run(task, args, False, True)
-
-
-def _call_progress_buffers_task(task, args, *user_data):
-    return _run(task, args, True, True)
+# The tasks, as partials of _run: called from C, they add no Python frame
+# of their own to each task.
+_call_task = functools.partial(_run, reports=False, buffers=False)
+_call_progress_task = functools.partial(_run, reports=True, buffers=False)
+_call_buffers_task = functools.partial(_run, reports=False, buffers=True)
+_call_progress_buffers_task = functools.partial(_run, reports=True, buffers=True)
 
 
 # ---- API for task functions ---------------------------------------------------
