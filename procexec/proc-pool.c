@@ -151,6 +151,7 @@ static void pool_maybe_finish   (ProcPool *self);
 static void worker_kill         (Worker *w, ProcFuture *victim, GError *error);
 static void worker_kill_with_signal (Worker *w, ProcFuture *victim, GError *error, int signum);
 static void worker_flush        (Worker *w);
+static gboolean worker_reclaim_queued (Worker *w);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
@@ -490,11 +491,17 @@ on_wake (gpointer data)
               if (!proc_channel_queue (w->channel, PROC_MSG_CANCEL,
                                        g_variant_new ("(t)", future->id), NULL, &error))
                 g_warning ("Could not send a cancellation: %s", error->message);
-              /* Running now: it has cancel-grace to comply. Tasks further
-               * back get theirs when they start. */
-              if (link == w->inflight.head && w->ready && w->grace_source == NULL)
-                w->grace_source = add_timeout (self, locked_get (self, &self->cancel_grace),
-                                               on_cancel_grace, w);
+              /* Running now: it has cancel-grace to comply, and the tasks
+               * queued behind it go back to the pool, so that a kill at
+               * the end of the grace cannot hit one of them. Tasks further
+               * back get their grace when they start. */
+              if (link == w->inflight.head && w->ready)
+                {
+                  if (w->grace_source == NULL)
+                    w->grace_source = add_timeout (self, locked_get (self, &self->cancel_grace),
+                                                   on_cancel_grace, w);
+                  worker_reclaim_queued (w);
+                }
               worker_flush (w);
             }
           break;
@@ -1018,6 +1025,21 @@ worker_protocol_error (Worker     *w,
 
 static void worker_start_head (Worker *w);
 
+/* Whether the task @head_id still runs on @w once what the worker has
+ * already written is read: a task that ends as its timer fires must not
+ * have its worker killed under the next one. */
+static gboolean
+worker_still_running (Worker  *w,
+                      guint64  head_id)
+{
+  ProcFuture *head;
+
+  if (w->reading)
+    worker_process_input (w, FALSE);
+  head = g_queue_peek_head (&w->inflight);
+  return head != NULL && head->id == head_id && w->state != WORKER_DYING;
+}
+
 static gboolean
 on_task_timeout (gpointer data)
 {
@@ -1025,7 +1047,7 @@ on_task_timeout (gpointer data)
   ProcFuture *head = g_queue_peek_head (&w->inflight);
 
   g_clear_pointer (&w->timeout_source, g_source_unref);
-  if (head != NULL)
+  if (head != NULL && worker_still_running (w, head->id))
     worker_kill (w, head,
                  g_error_new (PROC_ERROR, PROC_ERROR_TASK_TIMEOUT,
                               "Task “%s” timed out after %.3f s; worker %d was killed",
@@ -1041,7 +1063,7 @@ on_cancel_grace (gpointer data)
   ProcFuture *head = g_queue_peek_head (&w->inflight);
 
   g_clear_pointer (&w->grace_source, g_source_unref);
-  if (head != NULL)
+  if (head != NULL && worker_still_running (w, head->id))
     worker_kill (w, head,
                  g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                               "Task “%s” was interrupted; worker %d did not stop it in time and was killed",
@@ -1602,6 +1624,30 @@ worker_send (Worker     *w,
   return TRUE;
 }
 
+/* Asks @w to give back the tasks queued behind its running one (it
+ * answers RECLAIMED for those it has not started); returns whether it
+ * queued any request. */
+static gboolean
+worker_reclaim_queued (Worker *w)
+{
+  gboolean any = FALSE;
+
+  if (w->inflight.head == NULL)
+    return FALSE;
+  for (GList *fl = w->inflight.head->next; fl != NULL; fl = fl->next)
+    {
+      ProcFuture *future = fl->data;
+
+      if (future->reclaiming)
+        continue;
+      future->reclaiming = TRUE;
+      proc_channel_queue (w->channel, PROC_MSG_RECLAIM,
+                          g_variant_new ("(t)", future->id), NULL, NULL);
+      any = TRUE;
+    }
+  return any;
+}
+
 static void
 pool_dispatch (ProcPool *self)
 {
@@ -1688,18 +1734,8 @@ pool_dispatch (ProcPool *self)
 
           if (w->state == WORKER_DYING || w->inflight.length < 2)
             continue;
-          for (GList *fl = w->inflight.head->next; fl != NULL; fl = fl->next)
-            {
-              ProcFuture *future = fl->data;
-
-              if (future->reclaiming)
-                continue;
-              future->reclaiming = TRUE;
-              proc_channel_queue (w->channel, PROC_MSG_RECLAIM,
-                                  g_variant_new ("(t)", future->id), NULL, NULL);
-              if (g_list_find (touched, w) == NULL)
-                touched = g_list_prepend (touched, w);
-            }
+          if (worker_reclaim_queued (w) && g_list_find (touched, w) == NULL)
+            touched = g_list_prepend (touched, w);
         }
     }
 
