@@ -321,8 +321,8 @@ test_wait_started (ProcFuture *future)
   return data.pid;
 }
 
-guint
-test_count_open_fds (void)
+static guint
+count_open_fds_now (void)
 {
   GDir *dir;
   guint n = 0;
@@ -334,6 +334,28 @@ test_count_open_fds (void)
   g_dir_close (dir);
   g_assert_cmpuint (n, >, 0);
   return n - 1; /* the directory stream itself */
+}
+
+/* GLib's worker thread tells an executor that a worker exited, and only
+ * then closes what it kept for the child: its pidfd, and the GTask that
+ * holds the executor's main context (an eventfd). A count taken right
+ * after shutdown() can see them; so it is taken once it holds still. */
+guint
+test_count_open_fds (void)
+{
+  guint n = count_open_fds_now ();
+
+  for (guint tries = 0; tries < 100; tries++)
+    {
+      guint again;
+
+      g_usleep (10 * 1000);
+      again = count_open_fds_now ();
+      if (again == n)
+        break;
+      n = again;
+    }
+  return n;
 }
 
 /* Reads the ppid of process @name ("1234") from /proc/<pid>/stat; -1 if it
