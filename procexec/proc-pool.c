@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -55,8 +56,6 @@ typedef struct _Worker Worker;
 typedef struct {
   GSource       source;
   Worker       *worker;
-  gpointer      tag;
-  GIOCondition  events;    /* what tag watches now */
 } WorkerSource;
 
 /* Dispatched when another thread set @pending. Unlike a ready time, it
@@ -71,6 +70,11 @@ struct _Worker {
   GSubprocess *process;
   GPid         pid;
   ProcChannel *channel;
+  /* The I/O thread polls an epoll set holding only the worker's socket,
+   * not the socket itself: what it watches for can then change without
+   * waking it up. */
+  int          epoll_fd;
+  guint32      epoll_events;    /* what the set watches the socket for */
   GSource     *source;
   WorkerState  state;
   gboolean     reading;         /* FALSE after a protocol error or EOF */
@@ -744,20 +748,27 @@ requeue_future (ProcPool   *self,
 static void
 worker_update_events (Worker *w)
 {
-  WorkerSource *ws = (WorkerSource *) w->source;
-  GIOCondition events = 0;
+  struct epoll_event event = { 0 };
+  int op;
 
   if (w->reading)
-    events |= G_IO_IN | G_IO_HUP | G_IO_ERR;
+    event.events |= EPOLLIN;   /* EPOLLHUP and EPOLLERR come anyway */
   if (proc_channel_has_output (w->channel))
-    events |= G_IO_OUT;
+    event.events |= EPOLLOUT;
 
-  /* Modifying wakes the context up: only when something changed. */
-  if (ws->events != events)
+  if (event.events == w->epoll_events)
+    return;
+  op = event.events == 0 ? EPOLL_CTL_DEL : w->epoll_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (epoll_ctl (w->epoll_fd, op, proc_channel_get_fd (w->channel), &event) < 0)
     {
-      ws->events = events;
-      g_source_modify_unix_fd (w->source, ws->tag, events);
+      /* Out of memory or of epoll watches: a worker nobody can hear is
+       * of no use. */
+      g_warning ("Could not watch the channel of worker %d: %s", (int) w->pid, g_strerror (errno));
+      w->reading = FALSE;
+      worker_kill (w, NULL, NULL);
+      return;
     }
+  w->epoll_events = event.events;
 }
 
 static void
@@ -808,6 +819,7 @@ worker_free (Worker *w)
   clear_source (&w->idle_source);
   clear_source (&w->source);
   proc_channel_free (w->channel);
+  close (w->epoll_fd);
   g_clear_object (&w->process);
   g_clear_object (&w->kill_victim);
   g_clear_error (&w->kill_error);
@@ -1326,12 +1338,15 @@ worker_source_dispatch (GSource     *source,
   WorkerSource *ws = (WorkerSource *) source;
   Worker *w = ws->worker;
   ProcPool *self = w->pool;
-  GIOCondition revents = g_source_query_unix_fd (source, ws->tag);
+  struct epoll_event event;
 
-  if (revents & G_IO_OUT)
-    worker_flush (w);
-  if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
-    worker_process_input (w, FALSE);
+  if (epoll_wait (w->epoll_fd, &event, 1, 0) == 1)
+    {
+      if (event.events & EPOLLOUT)
+        worker_flush (w);
+      if (event.events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        worker_process_input (w, FALSE);
+    }
 
   pool_dispatch (self);
   pool_maybe_finish (self);
@@ -1366,12 +1381,16 @@ worker_spawn (ProcPool  *self,
   gint64 pid;
   g_autoptr(GVariant) hello = NULL;
   WorkerSource *ws;
+  int epoll_fd;
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+  epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (epoll_fd < 0 || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     {
       int saved = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "socketpair: %s", g_strerror (saved));
+                   "%s: %s", epoll_fd < 0 ? "epoll_create1" : "socketpair", g_strerror (saved));
+      if (epoll_fd >= 0)
+        close (epoll_fd);
       return NULL;
     }
 
@@ -1388,6 +1407,7 @@ worker_spawn (ProcPool  *self,
   if (process == NULL)
     {
       close (sv[0]);
+      close (epoll_fd);
       return NULL;
     }
 
@@ -1402,15 +1422,16 @@ worker_spawn (ProcPool  *self,
   w->process = process;
   w->pid = (GPid) pid;
   w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  w->epoll_fd = epoll_fd;
   w->state = WORKER_STARTING;
   w->reading = TRUE;
   g_queue_init (&w->inflight);
+  worker_update_events (w);
 
   w->source = g_source_new (&worker_source_funcs, sizeof (WorkerSource));
   ws = (WorkerSource *) w->source;
   ws->worker = w;
-  ws->events = G_IO_IN | G_IO_HUP | G_IO_ERR;
-  ws->tag = g_source_add_unix_fd (w->source, sv[0], ws->events);
+  g_source_add_unix_fd (w->source, epoll_fd, G_IO_IN);
   g_source_set_static_name (w->source, "[procexec] worker channel");
   g_source_attach (w->source, self->context);
 
