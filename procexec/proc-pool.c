@@ -2,8 +2,8 @@
  *
  * A pool owns an I/O thread with a GMainContext of its own. Everything
  * about workers — spawning, channels, child watches, timers, scheduling —
- * happens on that thread, so none of it needs a lock. Other threads talk to
- * it through a few queues under @lock and a wake-up source.
+ * is driven from that thread's sources, under @io_lock. Other threads talk
+ * to it through a few queues under @lock and a wake-up source.
  *
  * Each worker runs the tasks it is sent in order, one at a time. The
  * parent keeps them in the worker's in-flight queue: its head is the task
@@ -55,6 +55,7 @@ typedef struct _Worker Worker;
 
 typedef struct {
   GSource       source;
+  ProcPool     *pool;
   Worker       *worker;
 } WorkerSource;
 
@@ -136,7 +137,9 @@ struct _ProcPool {
   GSource            *wake_source;
   GThread            *thread;          /* under lock; joined by shutdown(wait) */
 
-  /* I/O thread only. */
+  /* Under io_lock, taken by each source of the I/O thread. Ordered before
+   * @lock and the futures lock. */
+  GMutex              io_lock;
   GQueue              queue;           /* ProcFuture (owned) via ->link */
   GList              *workers;
   guint               early_deaths;
@@ -183,6 +186,7 @@ _proc_pool_new (const ProcPoolConfig *config,
   self->avg_task_usec = G_MAXDOUBLE;
 
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->io_lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->incoming);
   g_queue_init (&self->interrupts);
@@ -230,6 +234,7 @@ _proc_pool_unref (ProcPool *self)
     }
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->io_lock);
   g_cond_clear (&self->cond);
   g_free (self);
 }
@@ -441,6 +446,21 @@ fail_future (ProcFuture *future,
   _proc_future_complete (future, NULL, error);
 }
 
+/* Takes @io_lock in a timer or worker source of the I/O thread. Another
+ * thread holding it may have destroyed the source meanwhile (and maybe
+ * armed a new one, or freed its worker): then FALSE, without the lock. */
+static gboolean
+io_lock_for_source (ProcPool *self)
+{
+  g_mutex_lock (&self->io_lock);
+  if (g_source_is_destroyed (g_main_current_source ()))
+    {
+      g_mutex_unlock (&self->io_lock);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 on_wake (gpointer data)
 {
@@ -451,6 +471,7 @@ on_wake (gpointer data)
   gboolean cancel_pending;
   ProcFuture *future;
 
+  g_mutex_lock (&self->io_lock);
   g_mutex_lock (&self->lock);
   incoming = self->incoming;
   g_queue_init (&self->incoming);
@@ -530,6 +551,7 @@ on_wake (gpointer data)
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
 
   return G_SOURCE_CONTINUE;
 }
@@ -842,6 +864,7 @@ worker_exited (GObject      *object,
   GList *requeue = NULL;
   guint index = 0;
 
+  g_mutex_lock (&self->io_lock);
   g_subprocess_wait_finish (process, result, NULL);
   description = describe_exit (w->pid, g_subprocess_get_status (process));
 
@@ -891,6 +914,7 @@ worker_exited (GObject      *object,
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
 }
 
 /* Kills @w; @victim (if still in flight) then fails with @error. */
@@ -948,8 +972,11 @@ static gboolean
 on_task_timeout (gpointer data)
 {
   Worker *w = data;
-  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  ProcFuture *head;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
+  head = g_queue_peek_head (&w->inflight);
   g_clear_pointer (&w->timeout_source, g_source_unref);
   if (head != NULL)
     worker_kill (w, head,
@@ -957,6 +984,7 @@ on_task_timeout (gpointer data)
                               "Task “%s” timed out after %.3f s; worker %d was killed",
                               head->task_name, head->timeout_usec / (double) G_USEC_PER_SEC,
                               (int) w->pid));
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -964,14 +992,18 @@ static gboolean
 on_cancel_grace (gpointer data)
 {
   Worker *w = data;
-  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  ProcFuture *head;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
+  head = g_queue_peek_head (&w->inflight);
   g_clear_pointer (&w->grace_source, g_source_unref);
   if (head != NULL)
     worker_kill (w, head,
                  g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                               "Task “%s” was interrupted; worker %d did not stop it in time and was killed",
                               head->task_name, (int) w->pid));
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1018,6 +1050,8 @@ on_idle_timeout (gpointer data)
 {
   Worker *w = data;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
   g_clear_pointer (&w->idle_source, g_source_unref);
   if (w->state == WORKER_READY && g_queue_is_empty (&w->inflight))
     {
@@ -1025,6 +1059,7 @@ on_idle_timeout (gpointer data)
       if (proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL))
         worker_flush (w);
     }
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1336,10 +1371,14 @@ worker_source_dispatch (GSource     *source,
                         gpointer     user_data)
 {
   WorkerSource *ws = (WorkerSource *) source;
-  Worker *w = ws->worker;
-  ProcPool *self = w->pool;
+  ProcPool *self = ws->pool;
+  Worker *w;
   struct epoll_event event;
 
+  /* The worker may have been freed by the thread that destroyed this. */
+  if (!io_lock_for_source (self))
+    return G_SOURCE_REMOVE;
+  w = ws->worker;
   if (epoll_wait (w->epoll_fd, &event, 1, 0) == 1)
     {
       if (event.events & EPOLLOUT)
@@ -1350,6 +1389,7 @@ worker_source_dispatch (GSource     *source,
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1430,6 +1470,7 @@ worker_spawn (ProcPool  *self,
 
   w->source = g_source_new (&worker_source_funcs, sizeof (WorkerSource));
   ws = (WorkerSource *) w->source;
+  ws->pool = self;
   ws->worker = w;
   g_source_add_unix_fd (w->source, epoll_fd, G_IO_IN);
   g_source_set_static_name (w->source, "[procexec] worker channel");
@@ -1534,6 +1575,25 @@ worker_send (Worker     *w,
   return TRUE;
 }
 
+/* Hands @future (a reference, in no queue) to @w. FALSE when it went
+ * nowhere: it was cancelled meanwhile, or could not be sent (and failed). */
+static gboolean
+worker_assign (Worker     *w,
+               ProcFuture *future)
+{
+  if (!_proc_future_mark_running (future, w->pid) || !worker_send (w, future))
+    {
+      g_object_unref (future);
+      return FALSE;
+    }
+
+  clear_source (&w->idle_source);
+  g_queue_push_tail (&w->inflight, future);
+  if (w->inflight.length == 1 && w->state != WORKER_STARTING)
+    worker_start_head (w);
+  return TRUE;
+}
+
 static void
 pool_dispatch (ProcPool *self)
 {
@@ -1585,22 +1645,7 @@ pool_dispatch (ProcPool *self)
         }
 
       g_queue_unlink (&self->queue, &future->link);
-      if (!_proc_future_mark_running (future, w->pid))
-        {
-          g_object_unref (future);
-          continue;
-        }
-      if (!worker_send (w, future))
-        {
-          g_object_unref (future);
-          continue;
-        }
-
-      clear_source (&w->idle_source);
-      g_queue_push_tail (&w->inflight, future);
-      if (w->inflight.length == 1 && w->state != WORKER_STARTING)
-        worker_start_head (w);
-      if (g_list_find (touched, w) == NULL)
+      if (worker_assign (w, future) && g_list_find (touched, w) == NULL)
         touched = g_list_prepend (touched, w);
     }
 
@@ -1692,3 +1737,4 @@ pool_maybe_finish (ProcPool *self)
     self->io_done = TRUE;
   g_mutex_unlock (&self->lock);
 }
+
