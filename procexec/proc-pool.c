@@ -5,9 +5,11 @@
  * is driven from that thread's sources, under @io_lock. Other threads talk
  * to it through a few queues under @lock and a wake-up source; while the
  * I/O thread sleeps, a thread may also take @io_lock and drive a worker
- * itself, which saves a hand-over between threads when latency matters.
- * Spawning stays the I/O thread's: GSubprocess reports exits in the
- * thread-default context of the spawning thread.
+ * itself, which saves a hand-over between threads when latency matters:
+ * submit() writes a task to an idle worker, and a thread blocked on a
+ * running future reads that worker's replies. Spawning stays the I/O
+ * thread's: GSubprocess reports exits in the thread-default context of
+ * the spawning thread.
  *
  * Each worker runs the tasks it is sent in order, one at a time. The
  * parent keeps them in the worker's in-flight queue: its head is the task
@@ -22,6 +24,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +86,8 @@ struct _Worker {
   GSource     *source;
   WorkerState  state;
   gboolean     reading;         /* FALSE after a protocol error or EOF */
+  gboolean     waiter_reading;  /* a thread waiting on a future reads it */
+  gboolean     exited;          /* while waiter_reading: that thread frees it */
   gboolean     ready;           /* READY was seen */
   gboolean     init_failed;
 
@@ -445,6 +450,14 @@ wake_locked (ProcPool *self)
 }
 
 static void
+pool_wake_io_thread (ProcPool *self)
+{
+  g_mutex_lock (&self->lock);
+  wake_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
 fail_future (ProcFuture *future,
              GError     *error)
 {
@@ -795,7 +808,7 @@ worker_update_events (Worker *w)
   struct epoll_event event = { 0 };
   int op;
 
-  if (w->reading)
+  if (w->reading && !w->waiter_reading)
     event.events |= EPOLLIN;   /* EPOLLHUP and EPOLLERR come anyway */
   if (proc_channel_has_output (w->channel))
     event.events |= EPOLLOUT;
@@ -932,7 +945,21 @@ worker_exited (GObject      *object,
                                        self->early_deaths, description));
     }
 
-  worker_free (w);
+  if (w->waiter_reading)
+    {
+      /* A thread waiting on one of its futures polls its socket, which a
+       * child of the worker may still hold open: shut it down to wake that
+       * thread up, which frees the worker. Its sources go now, on the
+       * thread that runs them. */
+      clear_source (&w->timeout_source);
+      clear_source (&w->grace_source);
+      clear_source (&w->idle_source);
+      clear_source (&w->source);
+      shutdown (proc_channel_get_fd (w->channel), SHUT_RDWR);
+      w->exited = TRUE;
+    }
+  else
+    worker_free (w);
 
   pool_dispatch (self);
   pool_maybe_finish (self);
@@ -1405,7 +1432,7 @@ worker_source_dispatch (GSource     *source,
     {
       if (event.events & EPOLLOUT)
         worker_flush (w);
-      if (event.events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+      if ((event.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !w->waiter_reading)
         worker_process_input (w, FALSE);
     }
 
@@ -1681,6 +1708,13 @@ pool_dispatch (ProcPool *self)
 
           if (count_live_workers (self) >= max_workers)
             break;
+          if (!g_main_context_is_owner (self->context))
+            {
+              /* Another thread is driving the pool: spawning is for the
+               * I/O thread, whose context gets the child's exit. */
+              pool_wake_io_thread (self);
+              break;
+            }
           w = worker_spawn (self, &error);
           if (w == NULL)
             {
@@ -1785,3 +1819,74 @@ pool_maybe_finish (ProcPool *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* ---- threads that wait read for themselves ------------------------------ */
+
+static Worker *
+worker_running (ProcPool   *self,
+                ProcFuture *future)
+{
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    if (g_queue_find (&((Worker *) l->data)->inflight, future) != NULL)
+      return l->data;
+  return NULL;
+}
+
+/* Called by a thread about to sleep until @future, which runs, is done or
+ * @end_time (monotonic, -1: never) has come. Instead of waiting for the
+ * I/O thread to read the reply and then wake it, this thread reads the
+ * worker's socket itself: the reply then wakes one thread, not two. It
+ * leaves the rest to the I/O thread as soon as anything is unusual: the
+ * worker is being read by another waiter, is not ready or is dying, or the
+ * future left it. */
+void
+_proc_pool_read_until_done (ProcPool   *self,
+                            ProcFuture *future,
+                            gint64      end_time)
+{
+  g_mutex_lock (&self->io_lock);
+  while (!proc_future_is_done (future))
+    {
+      Worker *w = worker_running (self, future);
+      struct pollfd pfd = { 0 };
+      struct timespec ts, *timeout = NULL;
+      int n;
+
+      if (w == NULL || w->waiter_reading || !w->reading ||
+          (w->state != WORKER_READY && w->state != WORKER_RETIRING))
+        break;
+      if (end_time >= 0)
+        {
+          gint64 left = end_time - g_get_monotonic_time ();
+
+          if (left <= 0)
+            break;
+          ts.tv_sec = left / G_USEC_PER_SEC;
+          ts.tv_nsec = (left % G_USEC_PER_SEC) * 1000;
+          timeout = &ts;
+        }
+
+      /* The I/O thread stops watching for input without being woken. */
+      w->waiter_reading = TRUE;
+      worker_update_events (w);
+      pfd.fd = proc_channel_get_fd (w->channel);
+      pfd.events = POLLIN;
+      g_mutex_unlock (&self->io_lock);
+      n = ppoll (&pfd, 1, timeout, NULL);
+      g_mutex_lock (&self->io_lock);
+      w->waiter_reading = FALSE;
+
+      if (w->exited)
+        {
+          worker_free (w);
+          break;
+        }
+      if (n > 0)
+        {
+          worker_process_input (w, FALSE);
+          /* As the I/O thread after a read: replies free slots. */
+          pool_dispatch (self);
+        }
+      worker_update_events (w);
+    }
+  g_mutex_unlock (&self->io_lock);
+}
