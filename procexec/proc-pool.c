@@ -883,7 +883,7 @@ worker_free (Worker *w)
   g_free (w);
 }
 
-static void worker_process_input (Worker *w, gboolean drain);
+static void worker_process_input (Worker *w, guint max_reads);
 
 static void
 worker_exited (GObject      *object,
@@ -905,7 +905,7 @@ worker_exited (GObject      *object,
 
   /* Whatever it wrote before dying is still in the socket. */
   if (w->reading)
-    worker_process_input (w, TRUE);
+    worker_process_input (w, G_MAXUINT);
 
   early = !w->ready && !w->init_failed;
 
@@ -1363,10 +1363,10 @@ worker_handle_frame (Worker    *w,
 }
 
 static void
-worker_process_input (Worker   *w,
-                      gboolean  drain)
+worker_process_input (Worker *w,
+                      guint   max_reads)
 {
-  for (guint reads = 0; w->reading && (drain || reads < MAX_READS_PER_WAKE); reads++)
+  for (guint reads = 0; w->reading && reads < max_reads; reads++)
     {
       g_autoptr(GError) error = NULL;
       gssize n = proc_channel_fill (w->channel, &error);
@@ -1433,7 +1433,7 @@ worker_source_dispatch (GSource     *source,
       if (event.events & EPOLLOUT)
         worker_flush (w);
       if ((event.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !w->waiter_reading)
-        worker_process_input (w, FALSE);
+        worker_process_input (w, MAX_READS_PER_WAKE);
     }
 
   pool_dispatch (self);
@@ -1882,7 +1882,9 @@ _proc_pool_read_until_done (ProcPool   *self,
         }
       if (n > 0)
         {
-          worker_process_input (w, FALSE);
+          /* One read: a reply is one frame, and more input makes the
+           * next poll return at once. */
+          worker_process_input (w, 1);
           /* As the I/O thread after a read: replies free slots. */
           pool_dispatch (self);
         }
