@@ -1834,10 +1834,12 @@ worker_running (ProcPool   *self,
 /* Called by a thread about to sleep until @future, which runs, is done or
  * @end_time (monotonic, -1: never) has come. Instead of waiting for the
  * I/O thread to read the reply and then wake it, this thread reads the
- * worker's socket itself: the reply then wakes one thread, not two. It
- * leaves the rest to the I/O thread as soon as anything is unusual: the
- * worker is being read by another waiter, is not ready or is dying, or the
- * future left it. */
+ * worker's socket itself: the reply then wakes one thread, not two. That
+ * is for a worker with nothing but @future to do; the replies of a stream
+ * of tasks (sent ahead, or queued) are better read by the I/O thread, many
+ * per system call. It leaves the rest to the I/O thread as soon as anything is
+ * unusual: the worker is being read by another waiter, is not ready or is
+ * dying, or the future left it. */
 void
 _proc_pool_read_until_done (ProcPool   *self,
                             ProcFuture *future,
@@ -1851,7 +1853,8 @@ _proc_pool_read_until_done (ProcPool   *self,
       struct timespec ts, *timeout = NULL;
       int n;
 
-      if (w == NULL || w->waiter_reading || !w->reading ||
+      if (w == NULL || w->inflight.length != 1 || !g_queue_is_empty (&self->queue) ||
+          w->waiter_reading || !w->reading ||
           (w->state != WORKER_READY && w->state != WORKER_RETIRING))
         break;
       if (end_time >= 0)
