@@ -623,8 +623,11 @@ _proc_pool_submit (ProcPool    *self,
                    GError     **error)
 {
   /* Free unless the I/O thread is at work: this thread may then send the
-   * task itself. */
-  gboolean have_io_lock = g_mutex_trylock (&self->io_lock);
+   * task itself. Not worth trying while tasks are pending: they go first,
+   * and in a burst of submissions this would only contend with the I/O
+   * thread. */
+  gboolean have_io_lock = g_atomic_int_get (&self->n_pending) == 0 &&
+                          g_mutex_trylock (&self->io_lock);
   gboolean sent = FALSE;
 
   g_mutex_lock (&self->lock);
