@@ -623,10 +623,12 @@ _proc_pool_submit (ProcPool    *self,
                    GError     **error)
 {
   /* Free unless the I/O thread is at work: this thread may then send the
-   * task itself. Not worth trying while tasks are pending: they go first,
-   * and in a burst of submissions this would only contend with the I/O
-   * thread. */
+   * task itself. Only tried when the counters (read without a lock: a
+   * hint) say that nothing is pending, which would go first, and that a
+   * worker may be idle: in a burst of submissions, or with every worker
+   * busy, it would only contend with the I/O thread. */
   gboolean have_io_lock = g_atomic_int_get (&self->n_pending) == 0 &&
+                          g_atomic_int_get (&self->n_running) < g_atomic_int_get (&self->n_workers) &&
                           g_mutex_trylock (&self->io_lock);
   gboolean sent = FALSE;
 
