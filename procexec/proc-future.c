@@ -872,6 +872,16 @@ wait_locked (ProcFuture *self,
     return FALSE;
 
   end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+  if (self->state == PROC_FUTURE_STATE_RUNNING)
+    {
+      /* Rather than sleep until the I/O thread has read the reply and
+       * woken us, this thread may read it itself. */
+      _proc_futures_unlock ();
+      _proc_pool_read_until_done (self->pool, self, end_time);
+      _proc_futures_lock ();
+      if (_proc_future_is_done_locked (self))
+        return TRUE;
+    }
   g_cond_init (&waiter.cond);
   _proc_future_add_waiter_locked (self, &waiter);
   while (!_proc_future_is_done_locked (self))

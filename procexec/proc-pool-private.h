@@ -39,6 +39,9 @@ gboolean  _proc_pool_submit             (ProcPool   *self,
                                          GError    **error);
 void      _proc_pool_interrupt          (ProcPool   *self,
                                          ProcFuture *future);
+void      _proc_pool_read_until_done    (ProcPool   *self,
+                                         ProcFuture *future,
+                                         gint64      end_time);
 void      _proc_pool_shutdown           (ProcPool   *self,
                                          gboolean    wait,
                                          gboolean    cancel_futures);

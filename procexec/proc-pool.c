@@ -2,8 +2,14 @@
  *
  * A pool owns an I/O thread with a GMainContext of its own. Everything
  * about workers — spawning, channels, child watches, timers, scheduling —
- * happens on that thread, so none of it needs a lock. Other threads talk to
- * it through a few queues under @lock and a wake-up source.
+ * is driven from that thread's sources, under @io_lock. Other threads talk
+ * to it through a few queues under @lock and a wake-up source; while the
+ * I/O thread sleeps, a thread may also take @io_lock and drive a worker
+ * itself, which saves a hand-over between threads when latency matters:
+ * submit() writes a task to an idle worker, and a thread blocked on a
+ * running future reads that worker's replies. Spawning stays the I/O
+ * thread's: GSubprocess reports exits in the thread-default context of
+ * the spawning thread.
  *
  * Each worker runs the tasks it is sent in order, one at a time. The
  * parent keeps them in the worker's in-flight queue: its head is the task
@@ -18,10 +24,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -55,9 +63,8 @@ typedef struct _Worker Worker;
 
 typedef struct {
   GSource       source;
+  ProcPool     *pool;
   Worker       *worker;
-  gpointer      tag;
-  GIOCondition  events;    /* what tag watches now */
 } WorkerSource;
 
 /* Dispatched when another thread set @pending. Unlike a ready time, it
@@ -73,9 +80,16 @@ struct _Worker {
   GPid         pid;
   int          pidfd;           /* -1 when the kernel has none */
   ProcChannel *channel;
+  /* The I/O thread polls an epoll set holding only the worker's socket,
+   * not the socket itself: what it watches for can then change without
+   * waking it up. */
+  int          epoll_fd;
+  guint32      epoll_events;    /* what the set watches the socket for */
   GSource     *source;
   WorkerState  state;
   gboolean     reading;         /* FALSE after a protocol error or EOF */
+  gboolean     waiter_reading;  /* a thread waiting on a future reads it */
+  gboolean     exited;          /* while waiter_reading: that thread frees it */
   gboolean     ready;           /* READY was seen */
   gboolean     init_failed;
 
@@ -134,7 +148,9 @@ struct _ProcPool {
   GSource            *wake_source;
   GThread            *thread;          /* under lock; joined by shutdown(wait) */
 
-  /* I/O thread only. */
+  /* Under io_lock, taken by each source of the I/O thread. Ordered before
+   * @lock and the futures lock. */
+  GMutex              io_lock;
   GQueue              queue;           /* ProcFuture (owned) via ->link */
   GList              *workers;
   guint               early_deaths;
@@ -152,6 +168,7 @@ static void worker_kill         (Worker *w, ProcFuture *victim, GError *error);
 static void worker_kill_with_signal (Worker *w, ProcFuture *victim, GError *error, int signum);
 static void worker_flush        (Worker *w);
 static gboolean worker_reclaim_queued (Worker *w);
+static gboolean pool_submit_to_idle_worker (ProcPool *self, ProcFuture *future);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
@@ -182,6 +199,7 @@ _proc_pool_new (const ProcPoolConfig *config,
   self->avg_task_usec = G_MAXDOUBLE;
 
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->io_lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->incoming);
   g_queue_init (&self->interrupts);
@@ -229,6 +247,7 @@ _proc_pool_unref (ProcPool *self)
     }
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->io_lock);
   g_cond_clear (&self->cond);
   g_free (self);
 }
@@ -434,10 +453,33 @@ wake_locked (ProcPool *self)
 }
 
 static void
+pool_wake_io_thread (ProcPool *self)
+{
+  g_mutex_lock (&self->lock);
+  wake_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
 fail_future (ProcFuture *future,
              GError     *error)
 {
   _proc_future_complete (future, NULL, error);
+}
+
+/* Takes @io_lock in a timer or worker source of the I/O thread. Another
+ * thread holding it may have destroyed the source meanwhile (and maybe
+ * armed a new one, or freed its worker): then FALSE, without the lock. */
+static gboolean
+io_lock_for_source (ProcPool *self)
+{
+  g_mutex_lock (&self->io_lock);
+  if (g_source_is_destroyed (g_main_current_source ()))
+    {
+      g_mutex_unlock (&self->io_lock);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -450,6 +492,7 @@ on_wake (gpointer data)
   gboolean cancel_pending;
   ProcFuture *future;
 
+  g_mutex_lock (&self->io_lock);
   g_mutex_lock (&self->lock);
   incoming = self->incoming;
   g_queue_init (&self->incoming);
@@ -535,6 +578,7 @@ on_wake (gpointer data)
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
 
   return G_SOURCE_CONTINUE;
 }
@@ -587,28 +631,50 @@ _proc_pool_submit (ProcPool    *self,
                    ProcFuture  *future,
                    GError     **error)
 {
+  /* Free unless the I/O thread is at work: this thread may then send the
+   * task itself. Only tried when the counters (read without a lock: a
+   * hint) say that nothing is pending, which would go first, and that a
+   * worker may be idle: in a burst of submissions, or with every worker
+   * busy, it would only contend with the I/O thread. */
+  gboolean have_io_lock = g_atomic_int_get (&self->n_pending) == 0 &&
+                          g_atomic_int_get (&self->n_running) < g_atomic_int_get (&self->n_workers) &&
+                          g_mutex_trylock (&self->io_lock);
+  gboolean sent = FALSE;
+
   g_mutex_lock (&self->lock);
-  if (self->broken != NULL)
+  if (self->broken != NULL || self->shutdown)
     {
-      g_set_error (error, PROC_ERROR, PROC_ERROR_BROKEN,
-                   "The pool is broken: %s", self->broken->message);
+      if (self->broken != NULL)
+        g_set_error (error, PROC_ERROR, PROC_ERROR_BROKEN,
+                     "The pool is broken: %s", self->broken->message);
+      else
+        g_set_error_literal (error, PROC_ERROR, PROC_ERROR_SHUTDOWN,
+                             "Cannot schedule new tasks after shutdown");
       g_mutex_unlock (&self->lock);
-      return FALSE;
-    }
-  if (self->shutdown)
-    {
-      g_set_error_literal (error, PROC_ERROR, PROC_ERROR_SHUTDOWN,
-                           "Cannot schedule new tasks after shutdown");
-      g_mutex_unlock (&self->lock);
+      if (have_io_lock)
+        g_mutex_unlock (&self->io_lock);
       return FALSE;
     }
 
   ensure_started_locked (self);
   g_atomic_int_inc (&self->n_pending);
-  g_queue_push_tail (&self->incoming, g_object_ref (future));
-  if (self->incoming.length == 1)
-    wake_locked (self);
+  /* Whatever happens meanwhile, the I/O thread cannot finish while we
+   * hold io_lock: a task queued below is still seen. */
+  if (have_io_lock && g_queue_is_empty (&self->incoming))
+    {
+      g_mutex_unlock (&self->lock);
+      sent = pool_submit_to_idle_worker (self, future);
+      g_mutex_lock (&self->lock);
+    }
+  if (!sent)
+    {
+      g_queue_push_tail (&self->incoming, g_object_ref (future));
+      if (self->incoming.length == 1)
+        wake_locked (self);
+    }
   g_mutex_unlock (&self->lock);
+  if (have_io_lock)
+    g_mutex_unlock (&self->io_lock);
 
   counters_changed (self);
   return TRUE;
@@ -753,20 +819,27 @@ requeue_future (ProcPool   *self,
 static void
 worker_update_events (Worker *w)
 {
-  WorkerSource *ws = (WorkerSource *) w->source;
-  GIOCondition events = 0;
+  struct epoll_event event = { 0 };
+  int op;
 
-  if (w->reading)
-    events |= G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (w->reading && !w->waiter_reading)
+    event.events |= EPOLLIN;   /* EPOLLHUP and EPOLLERR come anyway */
   if (proc_channel_has_output (w->channel))
-    events |= G_IO_OUT;
+    event.events |= EPOLLOUT;
 
-  /* Modifying wakes the context up: only when something changed. */
-  if (ws->events != events)
+  if (event.events == w->epoll_events)
+    return;
+  op = event.events == 0 ? EPOLL_CTL_DEL : w->epoll_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (epoll_ctl (w->epoll_fd, op, proc_channel_get_fd (w->channel), &event) < 0)
     {
-      ws->events = events;
-      g_source_modify_unix_fd (w->source, ws->tag, events);
+      /* Out of memory or of epoll watches: a worker nobody can hear is
+       * of no use. */
+      g_warning ("Could not watch the channel of worker %d: %s", (int) w->pid, g_strerror (errno));
+      w->reading = FALSE;
+      worker_kill (w, NULL, NULL);
+      return;
     }
+  w->epoll_events = event.events;
 }
 
 static void
@@ -817,6 +890,7 @@ worker_free (Worker *w)
   clear_source (&w->idle_source);
   clear_source (&w->source);
   proc_channel_free (w->channel);
+  close (w->epoll_fd);
   if (w->pidfd >= 0)
     close (w->pidfd);
   g_clear_object (&w->process);
@@ -825,7 +899,7 @@ worker_free (Worker *w)
   g_free (w);
 }
 
-static void worker_process_input (Worker *w, gboolean drain);
+static void worker_process_input (Worker *w, guint max_reads);
 
 static void worker_gone (Worker *w,
                          int     status);
@@ -924,11 +998,12 @@ worker_gone (Worker *w,
   GList *requeue = NULL;
   guint index = 0;
 
+  g_mutex_lock (&self->io_lock);
   description = describe_exit (w->pid, status);
 
   /* Whatever it wrote before dying is still in the socket. */
   if (w->reading)
-    worker_process_input (w, TRUE);
+    worker_process_input (w, G_MAXUINT);
 
   early = !w->ready && !w->init_failed;
 
@@ -968,10 +1043,25 @@ worker_gone (Worker *w,
                                        self->early_deaths, description));
     }
 
-  worker_free (w);
+  if (w->waiter_reading)
+    {
+      /* A thread waiting on one of its futures polls its socket, which a
+       * child of the worker may still hold open: shut it down to wake that
+       * thread up, which frees the worker. Its sources go now, on the
+       * thread that runs them. */
+      clear_source (&w->timeout_source);
+      clear_source (&w->grace_source);
+      clear_source (&w->idle_source);
+      clear_source (&w->source);
+      shutdown (proc_channel_get_fd (w->channel), SHUT_RDWR);
+      w->exited = TRUE;
+    }
+  else
+    worker_free (w);
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
 }
 
 /* Kills @w; @victim (if still in flight) then fails with @error. */
@@ -1034,8 +1124,10 @@ worker_still_running (Worker  *w,
 {
   ProcFuture *head;
 
-  if (w->reading)
-    worker_process_input (w, FALSE);
+  /* A thread waiting on the head reads the socket itself, and only when
+   * the head is the worker's only task: no other can be hit. */
+  if (w->reading && !w->waiter_reading)
+    worker_process_input (w, MAX_READS_PER_WAKE);
   head = g_queue_peek_head (&w->inflight);
   return head != NULL && head->id == head_id && w->state != WORKER_DYING;
 }
@@ -1044,8 +1136,11 @@ static gboolean
 on_task_timeout (gpointer data)
 {
   Worker *w = data;
-  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  ProcFuture *head;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
+  head = g_queue_peek_head (&w->inflight);
   g_clear_pointer (&w->timeout_source, g_source_unref);
   if (head != NULL && worker_still_running (w, head->id))
     worker_kill (w, head,
@@ -1053,6 +1148,7 @@ on_task_timeout (gpointer data)
                               "Task “%s” timed out after %.3f s; worker %d was killed",
                               head->task_name, head->timeout_usec / (double) G_USEC_PER_SEC,
                               (int) w->pid));
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1060,14 +1156,18 @@ static gboolean
 on_cancel_grace (gpointer data)
 {
   Worker *w = data;
-  ProcFuture *head = g_queue_peek_head (&w->inflight);
+  ProcFuture *head;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
+  head = g_queue_peek_head (&w->inflight);
   g_clear_pointer (&w->grace_source, g_source_unref);
   if (head != NULL && worker_still_running (w, head->id))
     worker_kill (w, head,
                  g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                               "Task “%s” was interrupted; worker %d did not stop it in time and was killed",
                               head->task_name, (int) w->pid));
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1114,6 +1214,8 @@ on_idle_timeout (gpointer data)
 {
   Worker *w = data;
 
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
   g_clear_pointer (&w->idle_source, g_source_unref);
   if (w->state == WORKER_READY && g_queue_is_empty (&w->inflight))
     {
@@ -1121,6 +1223,7 @@ on_idle_timeout (gpointer data)
       if (proc_channel_queue (w->channel, PROC_MSG_EXIT, g_variant_new ("()"), NULL, NULL))
         worker_flush (w);
     }
+  g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
 
@@ -1375,10 +1478,10 @@ worker_handle_frame (Worker    *w,
 }
 
 static void
-worker_process_input (Worker   *w,
-                      gboolean  drain)
+worker_process_input (Worker *w,
+                      guint   max_reads)
 {
-  for (guint reads = 0; w->reading && (drain || reads < MAX_READS_PER_WAKE); reads++)
+  for (guint reads = 0; w->reading && reads < max_reads; reads++)
     {
       g_autoptr(GError) error = NULL;
       gssize n = proc_channel_fill (w->channel, &error);
@@ -1432,17 +1535,25 @@ worker_source_dispatch (GSource     *source,
                         gpointer     user_data)
 {
   WorkerSource *ws = (WorkerSource *) source;
-  Worker *w = ws->worker;
-  ProcPool *self = w->pool;
-  GIOCondition revents = g_source_query_unix_fd (source, ws->tag);
+  ProcPool *self = ws->pool;
+  Worker *w;
+  struct epoll_event event;
 
-  if (revents & G_IO_OUT)
-    worker_flush (w);
-  if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
-    worker_process_input (w, FALSE);
+  /* The worker may have been freed by the thread that destroyed this. */
+  if (!io_lock_for_source (self))
+    return G_SOURCE_REMOVE;
+  w = ws->worker;
+  if (epoll_wait (w->epoll_fd, &event, 1, 0) == 1)
+    {
+      if (event.events & EPOLLOUT)
+        worker_flush (w);
+      if ((event.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !w->waiter_reading)
+        worker_process_input (w, MAX_READS_PER_WAKE);
+    }
 
   pool_dispatch (self);
   pool_maybe_finish (self);
+  g_mutex_unlock (&self->io_lock);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1474,12 +1585,16 @@ worker_spawn (ProcPool  *self,
   gint64 pid;
   g_autoptr(GVariant) hello = NULL;
   WorkerSource *ws;
+  int epoll_fd;
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+  epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (epoll_fd < 0 || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     {
       int saved = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "socketpair: %s", g_strerror (saved));
+                   "%s: %s", epoll_fd < 0 ? "epoll_create1" : "socketpair", g_strerror (saved));
+      if (epoll_fd >= 0)
+        close (epoll_fd);
       return NULL;
     }
 
@@ -1496,6 +1611,7 @@ worker_spawn (ProcPool  *self,
   if (process == NULL)
     {
       close (sv[0]);
+      close (epoll_fd);
       return NULL;
     }
 
@@ -1513,15 +1629,17 @@ worker_spawn (ProcPool  *self,
    * the pid still names it. */
   w->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, (pid_t) pid, 0) : -1;
   w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  w->epoll_fd = epoll_fd;
   w->state = WORKER_STARTING;
   w->reading = TRUE;
   g_queue_init (&w->inflight);
+  worker_update_events (w);
 
   w->source = g_source_new (&worker_source_funcs, sizeof (WorkerSource));
   ws = (WorkerSource *) w->source;
+  ws->pool = self;
   ws->worker = w;
-  ws->events = G_IO_IN | G_IO_HUP | G_IO_ERR;
-  ws->tag = g_source_add_unix_fd (w->source, sv[0], ws->events);
+  g_source_add_unix_fd (w->source, epoll_fd, G_IO_IN);
   g_source_set_static_name (w->source, "[procexec] worker channel");
   g_source_attach (w->source, self->context);
 
@@ -1648,6 +1766,50 @@ worker_reclaim_queued (Worker *w)
   return any;
 }
 
+/* Hands @future (a reference, in no queue) to @w. FALSE when it went
+ * nowhere: it was cancelled meanwhile, or could not be sent (and failed). */
+static gboolean
+worker_assign (Worker     *w,
+               ProcFuture *future)
+{
+  if (!_proc_future_mark_running (future, w->pid) || !worker_send (w, future))
+    {
+      g_object_unref (future);
+      return FALSE;
+    }
+
+  clear_source (&w->idle_source);
+  g_queue_push_tail (&w->inflight, future);
+  if (w->inflight.length == 1 && w->state != WORKER_STARTING)
+    worker_start_head (w);
+  return TRUE;
+}
+
+/* With @io_lock, on the submitting thread: sends @future to an idle worker
+ * at once when nothing is queued before it, sparing a hand-over to the I/O
+ * thread. FALSE when it must be queued instead. */
+static gboolean
+pool_submit_to_idle_worker (ProcPool   *self,
+                            ProcFuture *future)
+{
+  if (!g_queue_is_empty (&self->queue) || self->shutdown_seen ||
+      count_live_workers (self) > (guint) g_atomic_int_get (&self->max_workers))
+    return FALSE;
+
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    {
+      Worker *w = l->data;
+
+      if (w->state == WORKER_READY && worker_accepts (w, 1))
+        {
+          if (worker_assign (w, g_object_ref (future)))
+            worker_flush (w);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static void
 pool_dispatch (ProcPool *self)
 {
@@ -1688,6 +1850,13 @@ pool_dispatch (ProcPool *self)
 
           if (count_live_workers (self) >= max_workers)
             break;
+          if (!g_main_context_is_owner (self->context))
+            {
+              /* Another thread is driving the pool: spawning is for the
+               * I/O thread, whose context gets the child's exit. */
+              pool_wake_io_thread (self);
+              break;
+            }
           w = worker_spawn (self, &error);
           if (w == NULL)
             {
@@ -1699,22 +1868,7 @@ pool_dispatch (ProcPool *self)
         }
 
       g_queue_unlink (&self->queue, &future->link);
-      if (!_proc_future_mark_running (future, w->pid))
-        {
-          g_object_unref (future);
-          continue;
-        }
-      if (!worker_send (w, future))
-        {
-          g_object_unref (future);
-          continue;
-        }
-
-      clear_source (&w->idle_source);
-      g_queue_push_tail (&w->inflight, future);
-      if (w->inflight.length == 1 && w->state != WORKER_STARTING)
-        worker_start_head (w);
-      if (g_list_find (touched, w) == NULL)
+      if (worker_assign (w, future) && g_list_find (touched, w) == NULL)
         touched = g_list_prepend (touched, w);
     }
 
@@ -1795,4 +1949,81 @@ pool_maybe_finish (ProcPool *self)
   if (incoming_empty)
     self->io_done = TRUE;
   g_mutex_unlock (&self->lock);
+}
+
+/* ---- threads that wait read for themselves ------------------------------ */
+
+static Worker *
+worker_running (ProcPool   *self,
+                ProcFuture *future)
+{
+  for (GList *l = self->workers; l != NULL; l = l->next)
+    if (g_queue_find (&((Worker *) l->data)->inflight, future) != NULL)
+      return l->data;
+  return NULL;
+}
+
+/* Called by a thread about to sleep until @future, which runs, is done or
+ * @end_time (monotonic, -1: never) has come. Instead of waiting for the
+ * I/O thread to read the reply and then wake it, this thread reads the
+ * worker's socket itself: the reply then wakes one thread, not two. That
+ * is for a worker with nothing but @future to do; the replies of a stream
+ * of tasks (sent ahead, or queued) are better read by the I/O thread, many
+ * per system call. It leaves the rest to the I/O thread as soon as anything is
+ * unusual: the worker is being read by another waiter, is not ready or is
+ * dying, or the future left it. */
+void
+_proc_pool_read_until_done (ProcPool   *self,
+                            ProcFuture *future,
+                            gint64      end_time)
+{
+  g_mutex_lock (&self->io_lock);
+  while (!proc_future_is_done (future))
+    {
+      Worker *w = worker_running (self, future);
+      struct pollfd pfd = { 0 };
+      struct timespec ts, *timeout = NULL;
+      int n;
+
+      if (w == NULL || w->inflight.length != 1 || !g_queue_is_empty (&self->queue) ||
+          w->waiter_reading || !w->reading ||
+          (w->state != WORKER_READY && w->state != WORKER_RETIRING))
+        break;
+      if (end_time >= 0)
+        {
+          gint64 left = end_time - g_get_monotonic_time ();
+
+          if (left <= 0)
+            break;
+          ts.tv_sec = left / G_USEC_PER_SEC;
+          ts.tv_nsec = (left % G_USEC_PER_SEC) * 1000;
+          timeout = &ts;
+        }
+
+      /* The I/O thread stops watching for input without being woken. */
+      w->waiter_reading = TRUE;
+      worker_update_events (w);
+      pfd.fd = proc_channel_get_fd (w->channel);
+      pfd.events = POLLIN;
+      g_mutex_unlock (&self->io_lock);
+      n = ppoll (&pfd, 1, timeout, NULL);
+      g_mutex_lock (&self->io_lock);
+      w->waiter_reading = FALSE;
+
+      if (w->exited)
+        {
+          worker_free (w);
+          break;
+        }
+      if (n > 0)
+        {
+          /* One read: a reply is one frame, and more input makes the
+           * next poll return at once. */
+          worker_process_input (w, 1);
+          /* As the I/O thread after a read: replies free slots. */
+          pool_dispatch (self);
+        }
+      worker_update_events (w);
+    }
+  g_mutex_unlock (&self->io_lock);
 }

@@ -212,6 +212,29 @@ task_exit (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
   _exit (status);
 }
 
+/* exit_keeping_channel (i status): exits with status, leaving a child that
+ * holds the worker's end of the channel open for five seconds. */
+static GVariant *
+task_exit_keeping_channel (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  gint32 status;
+  pid_t pid;
+
+  if (!check_args (args, "(i)", error))
+    return NULL;
+  g_variant_get (args, "(i)", &status);
+  pid = fork ();
+  if (pid == 0)
+    {
+      /* Not the test's output either: meson waits for that to close. */
+      close (STDOUT_FILENO);
+      close (STDERR_FILENO);
+      sleep (5);
+      _exit (0);
+    }
+  _exit (status);
+}
+
 /* hang: reports progress 0.0 with (i pid), then blocks forever and ignores
  * its cancellable. */
 static GVariant *
@@ -622,6 +645,7 @@ proc_module_init (ProcWorker  *worker,
     { "segfault", task_segfault },
     { "abort", task_abort },
     { "exit", task_exit },
+    { "exit_keeping_channel", task_exit_keeping_channel },
     { "hang", task_hang },
     { "huge", task_huge },
     { "print", task_print },

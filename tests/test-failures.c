@@ -121,6 +121,40 @@ test_exit_status (void)
   check_crash ("exit", g_variant_new ("(i)", 7), 0, 7);
 }
 
+/* The only task of a warm worker, waited for with result(): the waiting
+ * thread reads the worker's socket itself. The worker exits leaving a
+ * child that holds that socket open: its death must still be heard at
+ * once, not when the child lets go. */
+static void
+test_exit_keeping_channel (void)
+{
+  ProcExecutor *executor = test_executor_new (1, NULL);
+  ProcFuture *warm = test_submit (executor, "echo", g_variant_new ("(u)", 1));
+  ProcFuture *crash;
+  GError *error;
+  gint64 start;
+
+  g_variant_unref (test_result (warm));
+  g_object_unref (warm);
+
+  start = g_get_monotonic_time ();
+  crash = test_submit (executor, "exit_keeping_channel", g_variant_new ("(i)", 3));
+  error = test_result_error (crash);
+  test_assert_worker_died (error, proc_future_get_worker_pid (crash), 0, 3);
+  g_error_free (error);
+  /* The child holds the socket for 5 s. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4 * G_USEC_PER_SEC);
+
+  /* The pool goes on with a new worker. */
+  warm = test_submit (executor, "echo", g_variant_new ("(u)", 2));
+  g_variant_unref (test_result (warm));
+  g_object_unref (warm);
+
+  g_object_unref (crash);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
 static void
 test_exit_zero (void)
 {
@@ -419,6 +453,7 @@ main (int   argc,
   g_test_add_func ("/failures/abort", test_abort);
   g_test_add_func ("/failures/exit-status", test_exit_status);
   g_test_add_func ("/failures/exit-zero", test_exit_zero);
+  g_test_add_func ("/failures/exit-keeping-channel", test_exit_keeping_channel);
   g_test_add_func ("/failures/repeated-crashes", test_repeated_crashes);
   g_test_add_func ("/failures/task-timeout", test_task_timeout);
   g_test_add_func ("/failures/executor-task-timeout", test_executor_task_timeout);

@@ -95,12 +95,14 @@ test_no_leaks (void)
   for (guint round = 0; round < 3; round++)
     executor_life ();
 
-  fds_after = test_count_open_fds ();
+  fds_after = test_wait_open_fds (fds_before, TEST_TIMEOUT_USEC);
   children_after = test_count_children ();
   g_test_message ("after: %u fds, %u children", fds_after, children_after);
 
   g_assert_cmpuint (children_after, ==, children_before);
-  g_assert_cmpuint (fds_after, ==, fds_before);
+  /* At most: the first count may still have seen fds GLib's worker
+   * thread was about to close (see test_wait_open_fds()). */
+  g_assert_cmpuint (fds_after, <=, fds_before);
 }
 
 static guint

@@ -321,8 +321,8 @@ test_wait_started (ProcFuture *future)
   return data.pid;
 }
 
-guint
-test_count_open_fds (void)
+static guint
+count_open_fds_now (void)
 {
   GDir *dir;
   guint n = 0;
@@ -334,6 +334,29 @@ test_count_open_fds (void)
   g_dir_close (dir);
   g_assert_cmpuint (n, >, 0);
   return n - 1; /* the directory stream itself */
+}
+
+guint
+test_count_open_fds (void)
+{
+  return count_open_fds_now ();
+}
+
+/* Polls until this process has at most @n open fds, or @timeout_usec
+ * passes; returns the last count. GLib's worker thread tells an executor
+ * that a worker exited, and only then closes what it kept for the child
+ * (its pidfd, and the eventfd of a GTask that holds the executor's main
+ * context): a count taken right after shutdown() can still see them. */
+guint
+test_wait_open_fds (guint  n,
+                    gint64 timeout_usec)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_usec;
+  guint count;
+
+  while ((count = count_open_fds_now ()) > n && g_get_monotonic_time () < deadline)
+    g_usleep (2000); /* a polling interval, not a synchronisation */
+  return count;
 }
 
 /* Reads the ppid of process @name ("1234") from /proc/<pid>/stat; -1 if it

@@ -53,6 +53,8 @@ void          test_drain_context        (GMainContext *context);
 GPid          test_wait_started         (ProcFuture   *future);
 
 guint         test_count_open_fds       (void);
+guint         test_wait_open_fds        (guint         n,
+                                         gint64        timeout_usec);
 guint         test_count_children       (void);
 
 gboolean      test_message_has_number   (const char   *message,
