@@ -227,38 +227,24 @@ payload_to_memfd (GVariant      *payload,
   }
 }
 
-/* Queues the header of a frame whose payload is in @memfd (taken). */
-static void
-queue_memfd_frame (ProcChannel *self,
-                   guint8       kind,
-                   int          memfd,
-                   guint        n_other_fds)
-{
-  guint8 *hdr;
-
-  g_array_append_val (self->out_fds, memfd);
-  g_byte_array_set_size (self->out, self->out->len + PROC_FRAME_HEADER_SIZE);
-  hdr = self->out->data + self->out->len - PROC_FRAME_HEADER_SIZE;
-  put_header (hdr, 0, kind, PROC_FRAME_FLAG_MEMFD, n_other_fds + 1);
-}
-
-/* Queues @payload with @fds. A @value_fd (taken; -1 for none) is the memfd
+/* Queues @payload with @fds. A @first_fd (taken; -1 for none) is the memfd
  * of a call's value, which goes first among the frame's fds: see
  * queue_value_in_memfd(). */
 static gboolean
 queue_frame (ProcChannel  *self,
              guint8        kind,
              GVariant     *payload,
-             int           value_fd,
+             int           first_fd,
              GUnixFDList  *fds,
              GError      **error)
 {
-  gsize size;
+  gsize size, len, start;
   guint n_fds = 0;
+  guint8 flags = 0;
   gboolean ret = FALSE;
 
   g_variant_ref_sink (payload);
-  size = g_variant_get_size (payload);
+  len = size = g_variant_get_size (payload);
 
   if (fds != NULL)
     {
@@ -278,39 +264,39 @@ queue_frame (ProcChannel  *self,
         }
     }
 
-  if (value_fd < 0 && size > PROC_CHANNEL_MEMFD_THRESHOLD &&
-      !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
+  /* The frame's first fd, if any: the memfd of a call's value (inline
+   * head), or of a payload too large for the socket (nothing inline). */
+  if (first_fd >= 0)
+    flags = PROC_FRAME_FLAG_VALUE_FD;
+  else if (size > PROC_CHANNEL_MEMFD_THRESHOLD &&
+           !(self->flags & PROC_CHANNEL_FLAGS_NO_FD_PASSING))
     {
-      int memfd = payload_to_memfd (payload, NULL, 0, size, error);
-
-      if (memfd < 0)
+      first_fd = payload_to_memfd (payload, NULL, 0, size, error);
+      if (first_fd < 0)
         goto out;
-      queue_memfd_frame (self, kind, memfd, n_fds);
+      flags = PROC_FRAME_FLAG_MEMFD;
+      len = 0;
     }
-  else
+  if (len > (flags != 0 ? PROC_CHANNEL_MAX_INLINE : G_MAXUINT32))
     {
-      gsize start = self->out->len;
-      gsize padded = pad8 (size);
-      guint8 flags = 0;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                           "Payload too large for this channel");
+      goto out;
+    }
+  if (flags != 0)
+    {
+      n_fds++;
+      g_array_append_val (self->out_fds, first_fd);
+      first_fd = -1;
+    }
 
-      if (size > (value_fd >= 0 ? PROC_CHANNEL_MAX_INLINE : G_MAXUINT32))
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                               "Payload too large for this channel");
-          goto out;
-        }
-      if (value_fd >= 0)
-        {
-          flags = PROC_FRAME_FLAG_VALUE_FD;
-          n_fds++;
-          g_array_append_val (self->out_fds, value_fd);
-          value_fd = -1;
-        }
-
-      g_byte_array_set_size (self->out, start + PROC_FRAME_HEADER_SIZE + padded);
-      put_header (self->out->data + start, size, kind, flags, n_fds);
+  start = self->out->len;
+  g_byte_array_set_size (self->out, start + PROC_FRAME_HEADER_SIZE + pad8 (len));
+  put_header (self->out->data + start, len, kind, flags, n_fds);
+  if (len > 0)
+    {
       g_variant_store (payload, self->out->data + start + PROC_FRAME_HEADER_SIZE);
-      memset (self->out->data + start + PROC_FRAME_HEADER_SIZE + size, 0, padded - size);
+      memset (self->out->data + start + PROC_FRAME_HEADER_SIZE + len, 0, pad8 (len) - len);
     }
 
   if (fds != NULL)
@@ -328,8 +314,8 @@ queue_frame (ProcChannel  *self,
   ret = TRUE;
 
 out:
-  if (value_fd >= 0)
-    close (value_fd);
+  if (first_fd >= 0)
+    close (first_fd);
   g_variant_unref (payload);
   return ret;
 }
