@@ -27,27 +27,22 @@
 
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
 
+/* A buffer being filled; once sealed, the same struct is the region that
+ * the GBytes showing it owns. */
 struct _ProcSharedBuffer {
-  guint8 *data;    /* writable mapping of @fd */
+  guint8 *data;    /* a mapping of @fd: writable, then read-only */
   gsize   size;
   int     fd;
 };
 
-/* A sealed region, owned by the GBytes that shows it. */
-typedef struct {
-  gconstpointer data;
-  gsize         size;
-  int           fd;
-} SharedRegion;
-
 G_LOCK_DEFINE_STATIC (regions);
-static GHashTable *regions;   /* data → SharedRegion */
+static GHashTable *regions;   /* data → sealed ProcSharedBuffer */
 
-static SharedRegion *
+static ProcSharedBuffer *
 lookup_region_locked (gconstpointer data,
                       gsize         size)
 {
-  SharedRegion *region;
+  ProcSharedBuffer *region;
 
   if (regions == NULL || data == NULL)
     return NULL;
@@ -212,15 +207,13 @@ proc_shared_buffer_free (ProcSharedBuffer *self)
 static void
 shared_region_free (gpointer data)
 {
-  SharedRegion *region = data;
+  ProcSharedBuffer *region = data;
 
   G_LOCK (regions);
   g_hash_table_remove (regions, region->data);
   G_UNLOCK (regions);
 
-  munmap ((void *) region->data, region->size);
-  close (region->fd);
-  g_free (region);
+  proc_shared_buffer_free (region);
 }
 
 /**
@@ -240,8 +233,6 @@ GBytes *
 proc_shared_buffer_free_to_bytes (ProcSharedBuffer  *self,
                                   GError           **error)
 {
-  SharedRegion *region;
-
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -257,19 +248,13 @@ proc_shared_buffer_free_to_bytes (ProcSharedBuffer  *self,
       return NULL;
     }
 
-  region = g_new (SharedRegion, 1);
-  region->data = self->data;
-  region->size = self->size;
-  region->fd = self->fd;
-  g_free (self);
-
   G_LOCK (regions);
   if (regions == NULL)
     regions = g_hash_table_new (NULL, NULL);
-  g_hash_table_insert (regions, (gpointer) region->data, region);
+  g_hash_table_insert (regions, self->data, self);
   G_UNLOCK (regions);
 
-  return g_bytes_new_with_free_func (region->data, region->size, shared_region_free, region);
+  return g_bytes_new_with_free_func (self->data, self->size, shared_region_free, self);
 }
 
 /**
@@ -335,7 +320,7 @@ int
 _proc_shared_region_dup_fd (gconstpointer data,
                             gsize         size)
 {
-  SharedRegion *region;
+  ProcSharedBuffer *region;
   int fd = -1;
 
   G_LOCK (regions);
