@@ -822,20 +822,31 @@ call_task (TaskEntry   *entry,
   return g_variant_take_ref (result);
 }
 
+/* Runs one task; on success, @result_fds (nullable) gets the fds it set
+ * for its result, if any. */
 static GVariant *
-run_one (ProcWorker   *self,
-         guint64       id,
-         const char   *name,
-         GVariant     *args,
-         GUnixFDList  *fds,
-         GCancellable *cancellable,
-         GError      **error)
+run_one (ProcWorker    *self,
+         guint64        id,
+         const char    *name,
+         GVariant      *args,
+         GUnixFDList   *fds,
+         GCancellable  *cancellable,
+         GUnixFDList  **result_fds,
+         GError       **error)
 {
   TaskEntry *entry = lookup_task (self, name, error);
+  g_autoptr(GUnixFDList) task_result_fds = NULL;
+  ProcTask *task;
+  GVariant *result;
 
   if (entry == NULL)
     return NULL;
-  return call_task (entry, prepare_task (self, id, name, cancellable, fds), name, args, error);
+  task = prepare_task (self, id, name, cancellable, fds);
+  result = call_task (entry, task, name, args, error);
+  task_result_fds = _proc_task_steal_result_fd_list (task);
+  if (result != NULL && result_fds != NULL)
+    *result_fds = g_steal_pointer (&task_result_fds);
+  return result;
 }
 
 /* Runs @item. Returns the payload of the reply, of kind @kind; for a
@@ -857,8 +868,7 @@ run_item (ProcWorker    *self,
   if (item->kind == ITEM_RUN)
     {
       g_autoptr(GVariant) inner = g_variant_get_variant (args);
-      GVariant *result = run_one (self, item->id, name, inner, item->fds, cancellable, &error);
-      g_autoptr(GUnixFDList) fds = self->spare_task ? _proc_task_steal_result_fd_list (self->spare_task) : NULL;
+      GVariant *result = run_one (self, item->id, name, inner, item->fds, cancellable, result_fds, &error);
 
       if (result == NULL)
         {
@@ -867,7 +877,6 @@ run_item (ProcWorker    *self,
         }
       /* The result itself (owned): send_result() writes the (tv) around it. */
       *kind = PROC_MSG_RESULT;
-      *result_fds = g_steal_pointer (&fds);
       return result;
     }
   else
@@ -977,7 +986,7 @@ handshake (ProcWorker  *self,
     {
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
       g_autoptr(GVariant) result = run_one (self, 0, initializer, initargs, NULL,
-                                            cancellable, &init_error);
+                                            cancellable, NULL, &init_error);
 
       (void) result;  /* the initializer's value is not used */
     }
