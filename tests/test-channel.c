@@ -34,6 +34,32 @@ bytes_of_size (gsize size)
   return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
 }
 
+/* A socketpair: the parent's end, and the worker's. */
+static void
+channel_pair (ProcChannel **parent,
+              ProcChannel **worker)
+{
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  *parent = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  *worker = proc_channel_new (sv[1], PROC_CHANNEL_FLAGS_NONE);
+}
+
+/* Reads until a whole frame has arrived. */
+static gboolean
+next_frame (ProcChannel  *receiver,
+            ProcFrame    *frame,
+            GError      **error)
+{
+  while (!proc_channel_next (receiver, frame, error))
+    {
+      if (*error != NULL || proc_channel_fill (receiver, error) <= 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Queues (id, name, value) on one end and checks the frame at the other. */
 static void
 check_call (guint8      kind,
@@ -43,9 +69,8 @@ check_call (guint8      kind,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) expected = NULL;
-  ProcChannel *sender, *receiver;
+  ProcChannel *parent, *worker, *sender, *receiver;
   ProcFrame frame = { 0, };
-  int sv[2];
 
   g_variant_ref_sink (value);
   if (name != NULL)
@@ -53,22 +78,17 @@ check_call (guint8      kind,
   else
     expected = g_variant_ref_sink (g_variant_new ("(tv)", id, value));
 
-  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  sender = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_NONE);
-  receiver = proc_channel_new (sv[1], kind >= PROC_MSG_READY ? PROC_CHANNEL_FLAGS_PEER_IS_WORKER
-                                                             : PROC_CHANNEL_FLAGS_NONE);
+  channel_pair (&parent, &worker);
+  sender = kind >= PROC_MSG_READY ? worker : parent;
+  receiver = kind >= PROC_MSG_READY ? parent : worker;
 
   g_assert_true (proc_channel_queue_call (sender, kind, id, name, value, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (proc_channel_flush (sender, TRUE, &error));
   g_assert_no_error (error);
 
-  while (!proc_channel_next (receiver, &frame, &error))
-    {
-      g_assert_no_error (error);
-      g_assert_cmpint (proc_channel_fill (receiver, &error), >, 0);
-      g_assert_no_error (error);
-    }
+  g_assert_true (next_frame (receiver, &frame, &error));
+  g_assert_no_error (error);
   g_assert_cmpint (frame.kind, ==, kind);
   if (kind == PROC_MSG_RESULT)
     {
@@ -150,30 +170,6 @@ assert_same_bytes (GVariant *value,
   g_assert_cmpmem (g_variant_get_data (value), g_variant_get_size (value),
                    g_variant_get_data (expected), g_variant_get_size (expected));
   g_variant_unref (expected);
-}
-
-static void
-channel_pair (ProcChannel **parent,
-              ProcChannel **worker)
-{
-  int sv[2];
-
-  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  *parent = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
-  *worker = proc_channel_new (sv[1], PROC_CHANNEL_FLAGS_NONE);
-}
-
-static gboolean
-next_frame (ProcChannel  *receiver,
-            ProcFrame    *frame,
-            GError      **error)
-{
-  while (!proc_channel_next (receiver, frame, error))
-    {
-      if (*error != NULL || proc_channel_fill (receiver, error) <= 0)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 /* A value made of a shared region crosses as that region's memfd: the

@@ -336,6 +336,21 @@ count_open_fds_now (void)
   return n - 1; /* the directory stream itself */
 }
 
+/* Polls @count until it is at most @n, or @timeout_usec passes; returns
+ * its last value. */
+static guint
+wait_count_at_most (guint  (*count) (void),
+                    guint    n,
+                    gint64   timeout_usec)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_usec;
+  guint value;
+
+  while ((value = count ()) > n && g_get_monotonic_time () < deadline)
+    g_usleep (2000); /* a polling interval, not a synchronisation */
+  return value;
+}
+
 guint
 test_count_open_fds (void)
 {
@@ -351,12 +366,7 @@ guint
 test_wait_open_fds (guint  n,
                     gint64 timeout_usec)
 {
-  gint64 deadline = g_get_monotonic_time () + timeout_usec;
-  guint count;
-
-  while ((count = count_open_fds_now ()) > n && g_get_monotonic_time () < deadline)
-    g_usleep (2000); /* a polling interval, not a synchronisation */
-  return count;
+  return wait_count_at_most (count_open_fds_now, n, timeout_usec);
 }
 
 /* Reads the ppid of process @name ("1234") from /proc/<pid>/stat; -1 if it
@@ -642,15 +652,7 @@ gboolean
 test_wait_children (guint  n,
                     gint64 timeout_usec)
 {
-  gint64 deadline = g_get_monotonic_time () + timeout_usec;
-
-  while (test_count_children () > n)
-    {
-      if (g_get_monotonic_time () >= deadline)
-        return FALSE;
-      g_usleep (2000); /* a polling interval, not a synchronisation */
-    }
-  return TRUE;
+  return wait_count_at_most (test_count_children, n, timeout_usec) <= n;
 }
 
 struct _TestWatchdog {
