@@ -181,7 +181,8 @@ pwrite_all (int           fd,
 
 /* Serializes @payload straight into @fd, through a pre-faulted mapping
  * (far cheaper than a fault per page): a tree of GVariants has no bytes to
- * write() until it is serialized somewhere. */
+ * write() until it is serialized somewhere. The pages are allocated first,
+ * so that running out of memory is an error rather than a SIGBUS. */
 static gboolean
 store_mapped (int       fd,
               GVariant *payload,
@@ -189,7 +190,7 @@ store_mapped (int       fd,
 {
   void *map;
 
-  if (ftruncate (fd, size) < 0)
+  if (fallocate (fd, 0, 0, size) < 0)
     return FALSE;
   map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED)

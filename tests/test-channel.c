@@ -366,6 +366,12 @@ test_channel_shared_buffer_api (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
+  /* Past the address space: an error before any page is allocated. */
+  g_assert_null (proc_shared_buffer_new (G_MAXSIZE / 2, &error));
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == G_IO_ERROR);
+  g_clear_error (&error);
+
   bytes = proc_shared_bytes_new ((const guint8 *) "hello", 5, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "hello", 5);
