@@ -48,6 +48,7 @@ consume_chunk_result (GVariant *value)
   gboolean failed;
   const char *domain, *message;
   gint code;
+  gboolean boxed;
   gsize n;
 
   if (!g_variant_is_of_type (value, G_VARIANT_TYPE ("(tvbsis)")))
@@ -62,9 +63,10 @@ consume_chunk_result (GVariant *value)
     consume_error (domain, code, message);
 
   n = g_variant_n_children (results);
+  boxed = proc_item_array_is_boxed (results);
   for (gsize i = 0; i < n; i++)
     {
-      GVariant *item = proc_item_array_get (results, i);
+      GVariant *item = proc_item_array_get (results, i, boxed);
 
       fuzz_consume_value (item);
       g_variant_unref (item);

@@ -88,15 +88,17 @@ worker_consume (FuzzConsumer *consumer,
       {
         const char *name;
         GVariant *args;
+        gboolean boxed;
         gsize n;
 
         g_variant_get_child (payload, 0, "t", &id);
         g_variant_get_child (payload, 1, "&s", &name);
         g_variant_get_child (payload, 2, "v", &args);
         n = g_variant_is_of_type (args, G_VARIANT_TYPE_ARRAY) ? g_variant_n_children (args) : 0;
+        boxed = proc_item_array_is_boxed (args);
         for (gsize i = 0; i < n; i++)
           {
-            GVariant *inner = proc_item_array_get (args, i);
+            GVariant *inner = proc_item_array_get (args, i, boxed);
 
             consume_task_call (consumer, name, inner);
             g_variant_unref (inner);

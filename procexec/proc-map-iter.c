@@ -50,6 +50,7 @@ struct _ProcMapIter {
   GVariant          *inputs;          /* array form */
   GBytes            *input_bytes;     /* its bytes, when its items have one size */
   gsize              n_inputs;
+  gboolean           inputs_boxed;
   gsize              next_input;
   ProcMapInputFunc   input_func;      /* function form */
   gpointer           input_data;
@@ -57,7 +58,9 @@ struct _ProcMapIter {
   gboolean           input_done;
 
   GQueue             chunks;          /* Chunk, oldest first */
-  GVariant          *results;         /* av of the chunk being consumed */
+  GVariant          *results;         /* item array of the chunk being consumed */
+  gsize              n_results;
+  gboolean           results_boxed;
   gsize              result_pos;
   GError            *error;           /* after the results above */
   gboolean           finished;
@@ -165,15 +168,7 @@ read_input (ProcMapIter  *self,
   if (self->inputs != NULL)
     {
       if (self->next_input < self->n_inputs)
-        {
-          item = g_variant_get_child_value (self->inputs, self->next_input++);
-          if (g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT))
-            {
-              GVariant *inner = g_variant_get_variant (item);
-              g_variant_unref (item);
-              item = inner;
-            }
-        }
+        item = proc_item_array_get (self->inputs, self->next_input++, self->inputs_boxed);
     }
   else if (self->input_func != NULL)
     {
@@ -348,6 +343,7 @@ _proc_map_iter_new (ProcExecutor     *executor,
     {
       self->inputs = g_variant_ref (inputs);
       self->n_inputs = g_variant_n_children (inputs);
+      self->inputs_boxed = proc_item_array_is_boxed (inputs);
       if (self->n_inputs > 0 &&
           proc_type_is_fixed_size (g_variant_type_element (g_variant_get_type (inputs))))
         self->input_bytes = g_variant_get_data_as_bytes (inputs);
@@ -388,10 +384,7 @@ take_chunk (ProcMapIter *self)
         self->error = g_error_new (PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
                                    PROC_MAP_RESULT_FDS_MESSAGE, self->task);
       else
-        {
-          self->results = g_variant_ref_sink (g_variant_new_array (NULL, &value, 1));
-          self->result_pos = 0;
-        }
+        self->results = g_variant_ref_sink (proc_item_array_new (&value, 1));
       g_variant_unref (value);
     }
   else
@@ -402,12 +395,17 @@ take_chunk (ProcMapIter *self)
 
       /* The I/O thread made sure the results are an array. */
       g_variant_get (value, "(tvb&si&s)", NULL, &self->results, &failed, &domain, &code, &message);
-      self->result_pos = 0;
       if (failed)
         self->error = proc_error_from_wire (domain, code, message);
       g_variant_unref (value);
     }
 
+  if (self->results != NULL)
+    {
+      self->n_results = g_variant_n_children (self->results);
+      self->results_boxed = proc_item_array_is_boxed (self->results);
+      self->result_pos = 0;
+    }
   chunk_free (chunk);
 }
 
@@ -433,9 +431,9 @@ step (ProcMapIter  *self,
 
       if (self->results != NULL)
         {
-          if (self->result_pos < g_variant_n_children (self->results))
+          if (self->result_pos < self->n_results)
             {
-              *item = proc_item_array_get (self->results, self->result_pos++);
+              *item = proc_item_array_get (self->results, self->result_pos++, self->results_boxed);
               return STEP_ITEM;
             }
           g_clear_pointer (&self->results, g_variant_unref);

@@ -46,11 +46,14 @@ gboolean            proc_message_kind_is_valid (guint8        kind,
 const char         *proc_message_kind_name     (guint8        kind);
 
 /* Chunks of map items and their results travel as one array: `aT` when
- * every item has the type T, so that no item is boxed, else `av`. */
+ * every item has the type T (not `v`), so that no item is boxed, else
+ * `av` of boxed items. */
 GVariant           *proc_item_array_new        (GVariant    **items,
                                                 gsize         n_items);
+gboolean            proc_item_array_is_boxed   (GVariant     *array);
 GVariant           *proc_item_array_get        (GVariant     *array,
-                                                gsize         index);
+                                                gsize         index,
+                                                gboolean      boxed);
 gboolean            proc_type_is_fixed_size    (const GVariantType *type);
 
 /* Errors travel as (domain, code, message); these keep the domain intact

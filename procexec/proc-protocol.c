@@ -67,13 +67,16 @@ proc_message_kind_name (guint8 kind)
     }
 }
 
-/* Returns a new floating array of @items (which keep their references). */
+/* Returns a new floating array of @items (which keep their references).
+ * Items that are themselves variants are boxed too, so that `av` always
+ * means boxed items. */
 GVariant *
 proc_item_array_new (GVariant **items,
                      gsize      n_items)
 {
   g_autofree GVariant **boxed = NULL;
-  gboolean same_type = n_items > 0;
+  gboolean same_type = n_items > 0 &&
+                       !g_variant_is_of_type (items[0], G_VARIANT_TYPE_VARIANT);
 
   for (gsize i = 1; i < n_items && same_type; i++)
     same_type = g_variant_type_equal (g_variant_get_type (items[i]),
@@ -87,14 +90,23 @@ proc_item_array_new (GVariant **items,
   return g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n_items);
 }
 
-/* Item @index of an item array, unboxed when the array is `av`. */
+/* Whether the items of @array are boxed: asked once per array, not once
+ * per item (see proc_item_array_get()). */
+gboolean
+proc_item_array_is_boxed (GVariant *array)
+{
+  return g_variant_is_of_type (array, G_VARIANT_TYPE ("av"));
+}
+
+/* Item @index of an item array, unboxed when @boxed. */
 GVariant *
 proc_item_array_get (GVariant *array,
-                     gsize     index)
+                     gsize     index,
+                     gboolean  boxed)
 {
   GVariant *item = g_variant_get_child_value (array, index);
 
-  if (g_variant_is_of_type (item, G_VARIANT_TYPE_VARIANT))
+  if (boxed)
     {
       GVariant *inner = g_variant_get_variant (item);
       g_variant_unref (item);

@@ -887,6 +887,7 @@ run_item (ProcWorker    *self,
       g_autoptr(GVariant) items = g_variant_get_variant (args);
       g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
       gsize n = 0;
+      gboolean boxed = FALSE;
       const char *domain = "", *message = "";
       gint code = 0;
       GVariant *reply[6];
@@ -896,10 +897,13 @@ run_item (ProcWorker    *self,
                      "The items of a chunk must be an array, not “%s”",
                      g_variant_get_type_string (items));
       else if (error == NULL)
-        n = g_variant_n_children (items);
+        {
+          n = g_variant_n_children (items);
+          boxed = proc_item_array_is_boxed (items);
+        }
       for (gsize i = 0; i < n && error == NULL; i++)
         {
-          g_autoptr(GVariant) args_i = proc_item_array_get (items, i);
+          g_autoptr(GVariant) args_i = proc_item_array_get (items, i, boxed);
           GVariant *result = call_task (entry, task, name, args_i, &error);
           g_autoptr(GUnixFDList) fds = _proc_task_steal_result_fd_list (task);
 

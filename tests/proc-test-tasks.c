@@ -106,6 +106,13 @@ task_echo (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
   return g_variant_ref (args);
 }
 
+/* box (anything) -> v: its arguments, boxed */
+static GVariant *
+task_box (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  return g_variant_new_variant (args);
+}
+
 /* add (ii) -> (i) */
 static GVariant *
 task_add (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
@@ -638,6 +645,7 @@ proc_module_init (ProcWorker  *worker,
   } tasks[] = {
     { "echo", task_echo },
     { "add", task_add },
+    { "box", task_box },
     { "sleep", task_sleep },
     { "sleep_report", task_sleep_report },
     { "fail", task_fail },

@@ -388,6 +388,33 @@ check_map_echo (ProcExecutor *executor,
   g_object_unref (iter);
 }
 
+/* Results that are themselves variants come back as variants, not
+ * unboxed on the way. */
+static void
+check_map_box (ProcExecutor *executor,
+               guint         chunksize)
+{
+  g_autoptr(GError) error = NULL;
+  ProcMapIter *iter = proc_executor_map (executor, "box",
+                                         g_variant_new_parsed ("[(1,), (2,), (3,)]"),
+                                         chunksize, 0, -1, &error);
+  GVariant *result;
+  gint32 i = 1;
+
+  g_assert_no_error (error);
+  while (proc_map_iter_next (iter, &result, &error))
+    {
+      g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new_variant (g_variant_new ("(i)", i)));
+
+      g_assert_cmpvariant (result, expected);
+      g_variant_unref (result);
+      i++;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (i, ==, 4);
+  g_object_unref (iter);
+}
+
 /* A chunk travels as a slice of the input when its items have one size, as
  * an array of them when they have one type, boxed when their types differ;
  * so do the results. Each comes back intact, whatever the chunk size. */
@@ -416,6 +443,7 @@ test_map_item_types (void)
                       g_variant_new_parsed ("[<(1,)>, <('two',)>, <(3, 4)>, <@() ()>,"
                                             " <(byte 5,)>, <('six',)>, <(7,)>]"),
                       chunksize);
+      check_map_box (executor, chunksize);
     }
 
   proc_executor_shutdown (executor, TRUE, FALSE);
