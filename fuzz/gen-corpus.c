@@ -769,14 +769,20 @@ gen_malformed (gboolean from_worker)
    * which must be one complete type, and the fd is checked as above. */
   {
     GVariant *value = g_variant_ref_sink (g_variant_new ("(s)", "in a memfd"));
+    GVariant *maybe_value = g_variant_ref_sink (g_variant_new ("(ms)", "in a memfd"));
     guint8 call_kind = from_worker ? PROC_MSG_RESULT : PROC_MSG_RUN;
-#define HEAD(type) (from_worker ? g_variant_new ("(tg)", 1, type) : g_variant_new ("(tsg)", 1, "echo", type))
+#define HEAD(type) (from_worker ? g_variant_new ("(ts)", 1, type) : g_variant_new ("(tss)", 1, "echo", type))
 
     emit_fd_frame (d, "ok-value-fd", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1,
                    spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
     emit_fd_frame (d, "ok-value-fd-of-another-type", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("a{sv}"), 0, 1, 1,
                    spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    /* Maybe types are why the type is a string and not a signature. */
+    emit_fd_frame (d, "ok-value-fd-maybe", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(ms)"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, maybe_value));
     emit_fd_frame (d, "err-value-fd-two-types", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("ss"), 0, 1, 1,
+                   spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
+    emit_fd_frame (d, "err-value-fd-indefinite", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("m*"), 0, 1, 1,
                    spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
     emit_fd_frame (d, "err-value-fd-unsealed", prefix, call_kind, PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1,
                    spec_memfd (FUZZ_FD_MEMFD, 0, 0, value));
@@ -787,6 +793,7 @@ gen_malformed (gboolean from_worker)
     emit_fd_frame (d, "err-value-fd-not-a-call", prefix, from_worker ? PROC_MSG_PROGRESS : PROC_MSG_CANCEL,
                    PROC_FRAME_FLAG_VALUE_FD, HEAD ("(s)"), 0, 1, 1, spec_memfd (FUZZ_FD_SEALED_MEMFD, 0, 0, value));
 #undef HEAD
+    g_variant_unref (maybe_value);
     g_variant_unref (value);
   }
 

@@ -408,7 +408,7 @@ queue_value_in_memfd (ProcChannel  *self,
   g_variant_unref (holder);
 
   if (memfd >= 0)
-    head = name != NULL ? g_variant_new ("(tsg)", id, name, type) : g_variant_new ("(tg)", id, type);
+    head = name != NULL ? g_variant_new ("(tss)", id, name, type) : g_variant_new ("(ts)", id, type);
   g_variant_unref (value);
   return memfd >= 0 && queue_frame (self, kind, head, memfd, fds, error);
 }
@@ -777,9 +777,9 @@ value_head_type (guint8 kind)
     {
     case PROC_MSG_RUN:
     case PROC_MSG_RUN_CHUNK:
-      return G_VARIANT_TYPE ("(tsg)");
+      return G_VARIANT_TYPE ("(tss)");
     case PROC_MSG_RESULT:
-      return G_VARIANT_TYPE ("(tg)");
+      return G_VARIANT_TYPE ("(ts)");
     default:
       return NULL;
     }
@@ -803,8 +803,11 @@ assemble_call (ProcFrame  *frame,
   const char *type = g_variant_get_string (type_v, NULL);
   GVariant *value;
 
+  /* The type is a string, not a signature (`g`): signatures cannot hold
+   * maybe types. It must be one definite type. */
   if ((untrusted && !g_variant_is_normal_form (head)) ||
-      !g_variant_type_string_is_valid (type))
+      !g_variant_type_string_is_valid (type) ||
+      !g_variant_type_is_definite ((const GVariantType *) type))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "A %s frame has a malformed head", proc_message_kind_name (kind));

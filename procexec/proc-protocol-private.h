@@ -9,7 +9,7 @@
 
 G_BEGIN_DECLS
 
-#define PROC_PROTOCOL_VERSION 3
+#define PROC_PROTOCOL_VERSION 4
 
 /* The error of a task run by map() that sets a result fd list (%s: its
  * name); a map has no way to hand fds over with each value. */

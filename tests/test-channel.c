@@ -316,37 +316,33 @@ test_channel_value_fd_hostile (void)
   GError *error;
 
   error = feed_value_frame (PROC_MSG_PROGRESS, PROC_FRAME_FLAG_VALUE_FD,
-                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
+                            g_variant_new ("(ts)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "Malformed"));
   g_error_free (error);
 
   error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD | PROC_FRAME_FLAG_MEMFD,
-                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
+                            g_variant_new ("(ts)", (guint64) 1, "ay"), sealed_memfd (100, TRUE));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_error_free (error);
 
-  for (guint i = 0; i < 3; i++)
-    {
-      const char *bad_types[] = { "ii", "", "a" };
-      /* A `g` that is a valid signature but not one type, or not valid:
-       * built by hand, as GLib would refuse to make the last. */
-      guint8 head[16] = { 1, 0, 0, 0, 0, 0, 0, 0 };
-      gsize n = strlen (bad_types[i]);
-      g_autoptr(GBytes) head_bytes = NULL;
+  {
+    /* Not one type, not a type, or not a definite one. */
+    const char *bad_types[] = { "ii", "", "a", "m*", "r", "a?", "(s" };
 
-      memcpy (head + 8, bad_types[i], n);
-      head_bytes = g_bytes_new (head, 9 + n);
-      error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD,
-                                g_variant_new_from_bytes (G_VARIANT_TYPE ("(tg)"), head_bytes, FALSE),
-                                sealed_memfd (100, TRUE));
-      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
-      g_assert_nonnull (strstr (error->message, "malformed head"));
-      g_error_free (error);
-    }
+    for (guint i = 0; i < G_N_ELEMENTS (bad_types); i++)
+      {
+        error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD,
+                                  g_variant_new ("(ts)", (guint64) 1, bad_types[i]),
+                                  sealed_memfd (100, TRUE));
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+        g_assert_nonnull (strstr (error->message, "malformed head"));
+        g_error_free (error);
+      }
+  }
 
   error = feed_value_frame (PROC_MSG_RESULT, PROC_FRAME_FLAG_VALUE_FD,
-                            g_variant_new ("(tg)", (guint64) 1, "ay"), sealed_memfd (100, FALSE));
+                            g_variant_new ("(ts)", (guint64) 1, "ay"), sealed_memfd (100, FALSE));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "not sealed"));
   g_error_free (error);

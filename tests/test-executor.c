@@ -713,7 +713,8 @@ pattern_byte (gsize i)
   return (guint8) ((i * 31u + 7u) & 0xff);
 }
 
-/* An 8 MiB result (memfd path) and a 4 MiB argument arrive intact. */
+/* An 8 MiB result (memfd path), a 4 MiB argument and a 1 MiB value of a
+ * maybe type arrive intact. */
 static void
 test_huge_payloads (void)
 {
@@ -758,9 +759,21 @@ test_huge_payloads (void)
   result = test_result (small);
   test_assert_variant (result, g_variant_new ("(i)", 5));
   g_variant_unref (result);
-  g_free (arg);
   g_object_unref (g);
   g_object_unref (small);
+
+  /* A large value of a type no D-Bus signature can spell (a maybe) goes
+   * in a memfd both ways too. */
+  {
+    g_autofree char *text = g_strnfill (arg_size / 4, 'm');
+    g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new ("(msmi)", text, NULL));
+    g = test_submit (executor, "echo", g_variant_ref (expected));
+    result = test_result (g);
+    g_assert_cmpvariant (result, expected);
+    g_variant_unref (result);
+    g_object_unref (g);
+  }
+  g_free (arg);
 
   proc_executor_shutdown (executor, TRUE, FALSE);
   g_object_unref (executor);
