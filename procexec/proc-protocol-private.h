@@ -59,9 +59,9 @@ gboolean            proc_type_is_fixed_size    (const GVariantType *type);
 /* Errors travel as (domain, code, message); these keep the domain intact
  * without letting a hostile worker intern an unbounded number of quarks. */
 void                proc_error_to_wire         (const GError *error,
-                                                const char  **domain,
+                                                char        **domain,
                                                 gint         *code,
-                                                const char  **message);
+                                                char        **message);
 GError             *proc_error_from_wire       (const char   *domain,
                                                 gint          code,
                                                 const char   *message);

@@ -129,15 +129,17 @@ proc_type_is_fixed_size (const GVariantType *type)
   return TRUE;
 }
 
+/* Strings on the wire are GVariant strings, which must be UTF-8; a task
+ * may set any bytes as its message (a file name, say). */
 void
 proc_error_to_wire (const GError  *error,
-                    const char   **domain,
+                    char         **domain,
                     gint          *code,
-                    const char   **message)
+                    char         **message)
 {
-  *domain = g_quark_to_string (error->domain);
+  *domain = g_utf8_make_valid (g_quark_to_string (error->domain), -1);
   *code = error->code;
-  *message = error->message ? error->message : "";
+  *message = g_utf8_make_valid (error->message ? error->message : "", -1);
 }
 
 GError *

@@ -356,7 +356,7 @@ static GVariant *
 error_reply (guint64       id,
              const GError *error)
 {
-  const char *domain, *message;
+  g_autofree char *domain = NULL, *message = NULL;
   gint code;
 
   proc_error_to_wire (error, &domain, &code, &message);
@@ -888,7 +888,7 @@ run_item (ProcWorker    *self,
       g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
       gsize n = 0;
       gboolean boxed = FALSE;
-      const char *domain = "", *message = "";
+      g_autofree char *domain = NULL, *message = NULL;
       gint code = 0;
       GVariant *reply[6];
 
@@ -926,9 +926,9 @@ run_item (ProcWorker    *self,
       reply[1] = g_variant_new_variant (proc_item_array_new ((GVariant **) results->pdata,
                                                              results->len));
       reply[2] = g_variant_new_boolean (error != NULL);
-      reply[3] = g_variant_new_string (domain);
+      reply[3] = g_variant_new_string (domain != NULL ? domain : "");
       reply[4] = g_variant_new_int32 (code);
-      reply[5] = g_variant_new_string (message);
+      reply[5] = g_variant_new_string (message != NULL ? message : "");
       return g_variant_new_tuple (reply, 6);
     }
 }
@@ -997,7 +997,7 @@ handshake (ProcWorker  *self,
 
   if (init_error != NULL)
     {
-      const char *domain, *message;
+      g_autofree char *domain = NULL, *message = NULL;
       gint code;
 
       proc_error_to_wire (init_error, &domain, &code, &message);

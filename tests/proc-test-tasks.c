@@ -165,6 +165,16 @@ task_fail (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
   return NULL;
 }
 
+/* fail_invalid_utf8 () fails with TEST_ERROR 7 and a message that is not
+ * UTF-8, as one holding a file name's bytes may be. */
+static GVariant *
+task_fail_invalid_utf8 (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  g_set_error_literal (error, g_quark_from_static_string ("proc-test-error-quark"), 7,
+                       "no file \xff\xfe.txt");
+  return NULL;
+}
+
 /* fail_on (ii value, bad) -> (i value), or TEST_ERROR code=value
  * "bad value <value>" when value == bad. */
 static GVariant *
@@ -649,6 +659,7 @@ proc_module_init (ProcWorker  *worker,
     { "sleep", task_sleep },
     { "sleep_report", task_sleep_report },
     { "fail", task_fail },
+    { "fail_invalid_utf8", task_fail_invalid_utf8 },
     { "fail_on", task_fail_on },
     { "segfault", task_segfault },
     { "abort", task_abort },

@@ -205,6 +205,30 @@ test_task_error (void)
   g_assert_cmpstr (error->message, ==, "nothing here");
   g_error_free (error);
 
+  /* A message that is not UTF-8 cannot be a GVariant string: it arrives
+   * made valid, with the task's domain and code, in a single result and
+   * in a chunk of a map alike. */
+  {
+    ProcFuture *bad = test_submit (executor, "fail_invalid_utf8", g_variant_new ("()"));
+    g_autoptr(ProcMapIter) iter = NULL;
+    GVariant *item = NULL;
+
+    error = test_result_error (bad);
+    g_assert_error (error, TEST_ERROR, 7);
+    g_assert_cmpstr (error->message, ==, "no file \xef\xbf\xbd\xef\xbf\xbd.txt");
+    g_error_free (error);
+    g_object_unref (bad);
+
+    iter = proc_executor_map (executor, "fail_invalid_utf8", g_variant_new_parsed ("[(), ()]"),
+                              2, 0, -1, &local);
+    g_assert_no_error (local);
+    g_assert_false (proc_map_iter_next (iter, &item, &local));
+    g_assert_null (item);
+    g_assert_error (local, TEST_ERROR, 7);
+    g_assert_cmpstr (local->message, ==, "no file \xef\xbf\xbd\xef\xbf\xbd.txt");
+    g_clear_error (&local);
+  }
+
   /* A successful future has no exception. */
   g_assert_true (proc_future_wait (ok, TEST_TIMEOUT_USEC));
   error = proc_future_exception (ok, 0, &local);
