@@ -777,9 +777,9 @@ value_head_type (guint8 kind)
     {
     case PROC_MSG_RUN:
     case PROC_MSG_RUN_CHUNK:
-      return G_VARIANT_TYPE ("(tss)");
+      return PROC_VARIANT_TYPE ("(tss)");
     case PROC_MSG_RESULT:
-      return G_VARIANT_TYPE ("(ts)");
+      return PROC_VARIANT_TYPE ("(ts)");
     default:
       return NULL;
     }

@@ -19,19 +19,19 @@ proc_message_type (guint8 kind)
 {
   switch ((ProcMessageKind) kind)
     {
-    case PROC_MSG_HELLO:        return G_VARIANT_TYPE ("(uaaymsv)");
-    case PROC_MSG_RUN:          return G_VARIANT_TYPE ("(tsv)");
-    case PROC_MSG_RUN_CHUNK:    return G_VARIANT_TYPE ("(tsv)");
-    case PROC_MSG_CANCEL:       return G_VARIANT_TYPE ("(t)");
+    case PROC_MSG_HELLO:        return PROC_VARIANT_TYPE ("(uaaymsv)");
+    case PROC_MSG_RUN:          return PROC_VARIANT_TYPE ("(tsv)");
+    case PROC_MSG_RUN_CHUNK:    return PROC_VARIANT_TYPE ("(tsv)");
+    case PROC_MSG_CANCEL:       return PROC_VARIANT_TYPE ("(t)");
     case PROC_MSG_EXIT:         return G_VARIANT_TYPE_UNIT;
-    case PROC_MSG_RECLAIM:      return G_VARIANT_TYPE ("(t)");
-    case PROC_MSG_READY:        return G_VARIANT_TYPE ("(u)");
-    case PROC_MSG_INIT_FAILED:  return G_VARIANT_TYPE ("(sis)");
-    case PROC_MSG_RESULT:       return G_VARIANT_TYPE ("(tv)");
-    case PROC_MSG_ERROR:        return G_VARIANT_TYPE ("(tsis)");
-    case PROC_MSG_CHUNK_RESULT: return G_VARIANT_TYPE ("(tvbsis)");
-    case PROC_MSG_PROGRESS:     return G_VARIANT_TYPE ("(tdmv)");
-    case PROC_MSG_RECLAIMED:    return G_VARIANT_TYPE ("(t)");
+    case PROC_MSG_RECLAIM:      return PROC_VARIANT_TYPE ("(t)");
+    case PROC_MSG_READY:        return PROC_VARIANT_TYPE ("(u)");
+    case PROC_MSG_INIT_FAILED:  return PROC_VARIANT_TYPE ("(sis)");
+    case PROC_MSG_RESULT:       return PROC_VARIANT_TYPE ("(tv)");
+    case PROC_MSG_ERROR:        return PROC_VARIANT_TYPE ("(tsis)");
+    case PROC_MSG_CHUNK_RESULT: return PROC_VARIANT_TYPE ("(tvbsis)");
+    case PROC_MSG_PROGRESS:     return PROC_VARIANT_TYPE ("(tdmv)");
+    case PROC_MSG_RECLAIMED:    return PROC_VARIANT_TYPE ("(t)");
     default:                    return NULL;
     }
 }
@@ -95,7 +95,7 @@ proc_item_array_new (GVariant **items,
 gboolean
 proc_item_array_is_boxed (GVariant *array)
 {
-  return g_variant_is_of_type (array, G_VARIANT_TYPE ("av"));
+  return g_variant_is_of_type (array, PROC_VARIANT_TYPE ("av"));
 }
 
 /* Item @index of an item array, unboxed when @boxed. */

@@ -387,10 +387,32 @@ test_channel_shared_buffer_api (void)
   g_assert_cmpint (_proc_shared_region_dup_fd (g_bytes_get_data (bytes, NULL), 4), ==, -1);
 }
 
+/* The frame types are type string literals cast without a check (see
+ * PROC_VARIANT_TYPE): each must be one valid, definite type. */
+static void
+test_channel_message_types (void)
+{
+  guint n_kinds = 0;
+
+  for (guint kind = 0; kind < 256; kind++)
+    {
+      const GVariantType *type = proc_message_type (kind);
+
+      if (type == NULL)
+        continue;
+      n_kinds++;
+      g_assert_true (g_variant_type_string_is_valid ((const char *) type));
+      g_assert_true (g_variant_type_is_definite (type));
+      g_assert_true (g_variant_type_is_definite (proc_frame_payload_type (kind)));
+    }
+  g_assert_cmpuint (n_kinds, ==, 13);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/channel/message-types", test_channel_message_types);
   g_test_add_func ("/channel/queue-call", test_channel_queue_call);
   g_test_add_func ("/channel/shared-value", test_channel_shared_value);
   g_test_add_func ("/channel/value-fd-hostile", test_channel_value_fd_hostile);
