@@ -109,8 +109,8 @@ parent_consume (FuzzConsumer *consumer,
 
     case PROC_MSG_RESULT:
       {
-        /* The channel took the id out: the payload is the `v`. */
-        GVariant *result = g_variant_get_variant (payload);
+        /* The channel took the id out and unboxed the result. */
+        GVariant *result = g_variant_ref (payload);
 
         /* The caller of proc_future_result() gets this value. */
         fuzz_consume_value (result);

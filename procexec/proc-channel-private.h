@@ -30,7 +30,7 @@ typedef enum {
 typedef struct {
   guint8       kind;
   GVariant    *payload;  /* of proc_message_type (kind); for RESULT, the
-                          * `v` alone, its id being in @id */
+                          * result itself, unboxed, its id being in @id */
   guint64      id;       /* RESULT only */
   GUnixFDList *fds;      /* fds that came with the frame, or NULL */
 } ProcFrame;

@@ -814,7 +814,7 @@ assemble_call (ProcFrame  *frame,
       return FALSE;
     }
 
-  value = g_variant_new_variant (g_variant_new_from_bytes (G_VARIANT_TYPE (type), value_bytes, FALSE));
+  value = g_variant_new_from_bytes ((const GVariantType *) type, value_bytes, FALSE);
   frame->kind = kind;
   if (kind == PROC_MSG_RESULT)
     {
@@ -824,10 +824,66 @@ assemble_call (ProcFrame  *frame,
   else
     {
       g_autoptr(GVariant) name_v = g_variant_get_child_value (head, 1);
-      GVariant *fields[3] = { id_v, name_v, value };
+      GVariant *fields[3] = { id_v, name_v, g_variant_new_variant (value) };
 
       frame->payload = g_variant_ref_sink (g_variant_new_tuple (fields, 3));
     }
+  return TRUE;
+}
+
+/* A RESULT frame, (t id, v result), taken apart by hand: the id into
+ * @frame->id and the result, unboxed, into @frame->payload. Taking the `v`
+ * apart through GVariant would check the value's normal form twice (once
+ * in the frame, once more in g_variant_get_variant(), which re-checks
+ * whatever the frame's trust) and make a GVariant more. The serialized `v`
+ * is the value, a zero byte and the value's type string; a @checked value
+ * must be in normal form, as GVariant's own unboxing demands. */
+static gboolean
+take_result (ProcFrame  *frame,
+             GBytes     *bytes,
+             gboolean    checked,
+             GError    **error)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  const char *type_string, *end;
+  g_autoptr(GBytes) value_bytes = NULL;
+  GVariant *value;
+  gsize sep;
+
+  if (size < 8)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A RESULT frame is too short for its id");
+      return FALSE;
+    }
+  memcpy (&frame->id, data, 8);
+
+  for (sep = size; sep > 8 && data[sep - 1] != '\0'; sep--)
+    ;
+  type_string = data + sep;
+  if (sep == 8 || sep == size ||
+      !g_variant_type_string_scan (type_string, data + size, &end) || end != data + size ||
+      !g_variant_type_is_definite ((const GVariantType *) type_string))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A RESULT frame's value has no valid type");
+      return FALSE;
+    }
+
+  /* A GVariantType need not be NUL-terminated: the scan above bounds it. */
+  value_bytes = g_bytes_new_from_bytes (bytes, 8, sep - 1 - 8);
+  value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_string,
+                                                        value_bytes, FALSE));
+  if (checked && !g_variant_is_normal_form (value))
+    {
+      g_variant_unref (value);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A RESULT frame is not in GVariant normal form");
+      return FALSE;
+    }
+  frame->kind = PROC_MSG_RESULT;
+  frame->payload = value;
   return TRUE;
 }
 
@@ -945,24 +1001,12 @@ proc_channel_next (ProcChannel  *self,
     }
   if (kind == PROC_MSG_RESULT)
     {
-      /* (t id, v result): the id is taken out here and the payload is the
-       * variant alone; this saves a GVariant and a lookup in GLib's
-       * type table, under its global lock, per result. */
-      gsize size = g_bytes_get_size (bytes);
-      GBytes *rest;
+      gboolean ok = take_result (frame, bytes, from_worker && !(flags & PROC_FRAME_FLAG_MEMFD), error);
 
-      if (size < 8)
-        {
-          g_bytes_unref (bytes);
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                               "A RESULT frame is too short for its id");
-          goto fail;
-        }
-      memcpy (&frame->id, g_bytes_get_data (bytes, NULL), 8);
-      rest = g_bytes_new_from_bytes (bytes, 8, size - 8);
       g_bytes_unref (bytes);
-      bytes = rest;
-      type = proc_frame_payload_type (kind);
+      if (!ok)
+        goto fail;
+      goto done;
     }
   frame->kind = kind;
   frame->payload = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
@@ -1000,12 +1044,12 @@ fail:
   return FALSE;
 }
 
-/* The type of ProcFrame.payload for @kind: the message's, but for the `v`
- * alone of a RESULT. */
+/* The type of ProcFrame.payload for @kind: the message's, but any type for
+ * a RESULT, whose payload is the result itself. */
 const GVariantType *
 proc_frame_payload_type (guint8 kind)
 {
-  return kind == PROC_MSG_RESULT ? G_VARIANT_TYPE_VARIANT : proc_message_type (kind);
+  return kind == PROC_MSG_RESULT ? G_VARIANT_TYPE_ANY : proc_message_type (kind);
 }
 
 void

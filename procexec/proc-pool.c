@@ -1380,7 +1380,7 @@ worker_handle_frame (Worker    *w,
             worker_protocol_error (w, "RESULT for a chunk");
             return;
           }
-        result = g_variant_get_variant (frame->payload);
+        result = g_variant_ref (frame->payload);
         _proc_future_complete_with_fds (future, result, g_steal_pointer (&frame->fds));
         g_object_unref (future);
       }

@@ -92,10 +92,10 @@ check_call (guint8      kind,
   g_assert_cmpint (frame.kind, ==, kind);
   if (kind == PROC_MSG_RESULT)
     {
-      /* The channel takes the id out of a RESULT: the rest is the `v`. */
+      /* The channel takes the id out of a RESULT and unboxes its value. */
       g_assert_cmpuint (frame.id, ==, id);
       g_clear_pointer (&expected, g_variant_unref);
-      expected = g_variant_ref_sink (g_variant_new_variant (value));
+      expected = g_variant_ref_sink (value);
     }
   g_assert_true (g_variant_is_normal_form (frame.payload));
   g_assert_cmpvariant (frame.payload, expected);
@@ -243,7 +243,7 @@ test_channel_shared_value (void)
         g_assert_no_error (error);
         g_assert_cmpint (frame.kind, ==, PROC_MSG_RESULT);
         g_assert_cmpuint (frame.id, ==, 2);
-        assert_same_bytes (frame.payload, g_variant_new_variant (args));
+        assert_same_bytes (frame.payload, args);
         g_assert_nonnull (frame.fds);
         g_assert_cmpint (g_unix_fd_list_get_length (frame.fds), ==, 2);
         g_assert_cmpuint (fd_inode (g_unix_fd_list_peek_fds (frame.fds, NULL)[0]), ==, fd_inode (pipe_fds[0]));
@@ -387,6 +387,91 @@ test_channel_shared_buffer_api (void)
   g_assert_cmpint (_proc_shared_region_dup_fd (g_bytes_get_data (bytes, NULL), 4), ==, -1);
 }
 
+/* Feeds the parent's end a RESULT frame whose payload is the @len bytes
+ * of @payload; returns the frame's result, or NULL with @error set. */
+static GVariant *
+feed_result (const void  *payload,
+             gsize        len,
+             GError     **error)
+{
+  ProcChannel *parent = proc_channel_new (-1, PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  ProcFrame frame = { 0, };
+  guint8 buf[64] = { 0, };
+  guint32 le_len = GUINT32_TO_LE (len);
+  GVariant *result = NULL;
+
+  g_assert_cmpuint (8 + len, <=, sizeof buf);
+  memcpy (buf, &le_len, 4);
+  buf[4] = PROC_MSG_RESULT;
+  memcpy (buf + 8, payload, len);
+  proc_channel_feed (parent, buf, 8 + ((len + 7) & ~7), NULL, 0);
+  if (proc_channel_next (parent, &frame, error))
+    {
+      g_assert_cmpuint (frame.id, ==, 0x0807060504030201);
+      result = g_variant_ref (frame.payload);
+      proc_frame_clear (&frame);
+    }
+  proc_channel_free (parent);
+  return result;
+}
+
+/* A RESULT is (t id, v result), and the channel takes the `v` apart itself:
+ * it must refuse what GVariant would, and accept what it would. */
+static void
+test_channel_result_hostile (void)
+{
+#define ID "\x01\x02\x03\x04\x05\x06\x07\x08"
+  static const struct {
+    const char *bytes;
+    gsize       len;
+    const char *error;  /* NULL: accepted */
+    const char *value;
+  } cases[] = {
+    { ID "\x05\0\0\0\0i", 14, NULL, "5" },
+    { ID "\0\0()", 12, NULL, "()" },  /* the unit is one zero byte */
+    { ID "abc\0s", 14 - 1, "not in GVariant normal form", NULL },  /* a string without its NUL */
+    { ID "abc\0\0s", 14, NULL, "'abc'" },
+    { ID "\x02\0b", 11, "not in GVariant normal form", NULL },  /* a boolean that is 2 */
+    { ID "\x05\0\0\0i", 13, "not in GVariant normal form", NULL },  /* an int32 of 3 bytes */
+    { ID "", 8, "no valid type", NULL },
+    { ID "abc", 11, "no valid type", NULL },
+    { ID "\x05\0", 10, "no valid type", NULL },
+    { ID "\x05\0ii", 12, "no valid type", NULL },
+    { ID "\x05\0*", 11, "no valid type", NULL },
+    { ID "\x05\0a", 11, "no valid type", NULL },
+    { ID "\x05\0(i", 12, "no valid type", NULL },
+    { "\x01\x02\x03", 3, "too short", NULL },
+  };
+#undef ID
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) result = feed_result (cases[i].bytes, cases[i].len, &error);
+      g_autoptr(GBytes) bytes = g_bytes_new (cases[i].bytes, cases[i].len);
+      g_autoptr(GVariant) as_glib = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(tv)"), bytes, FALSE));
+
+      /* GVariant is the judge of what is in normal form. */
+      g_assert_cmpint (g_variant_is_normal_form (as_glib), ==, cases[i].error == NULL);
+
+      if (cases[i].error == NULL)
+        {
+          g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new_parsed (cases[i].value));
+
+          if (error != NULL)
+            g_error ("case %u: %s", i, error->message);
+          g_assert_cmpvariant (result, expected);
+        }
+      else
+        {
+          g_assert_null (result);
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+          if (strstr (error->message, cases[i].error) == NULL)
+            g_error ("case %u: “%s” does not say “%s”", i, error->message, cases[i].error);
+        }
+    }
+}
+
 /* The frame types are type string literals cast without a check (see
  * PROC_VARIANT_TYPE): each must be one valid, definite type. */
 static void
@@ -403,7 +488,8 @@ test_channel_message_types (void)
       n_kinds++;
       g_assert_true (g_variant_type_string_is_valid ((const char *) type));
       g_assert_true (g_variant_type_is_definite (type));
-      g_assert_true (g_variant_type_is_definite (proc_frame_payload_type (kind)));
+      if (kind != PROC_MSG_RESULT)
+        g_assert_true (g_variant_type_equal (proc_frame_payload_type (kind), type));
     }
   g_assert_cmpuint (n_kinds, ==, 13);
 }
@@ -414,6 +500,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/channel/message-types", test_channel_message_types);
   g_test_add_func ("/channel/queue-call", test_channel_queue_call);
+  g_test_add_func ("/channel/result-hostile", test_channel_result_hostile);
   g_test_add_func ("/channel/shared-value", test_channel_shared_value);
   g_test_add_func ("/channel/value-fd-hostile", test_channel_value_fd_hostile);
   g_test_add_func ("/channel/shared-buffer-api", test_channel_shared_buffer_api);
