@@ -32,6 +32,8 @@ typedef struct {
   GVariant    *payload;  /* of proc_message_type (kind); for RESULT, the
                           * result itself, unboxed, its id being in @id */
   guint64      id;       /* RESULT only */
+  GVariant    *value;    /* RUN and RUN_CHUNK: the call's value, unboxed
+                          * from the payload's `v` */
   GUnixFDList *fds;      /* fds that came with the frame, or NULL */
 } ProcFrame;
 

@@ -824,25 +824,27 @@ assemble_call (ProcFrame  *frame,
   else
     {
       g_autoptr(GVariant) name_v = g_variant_get_child_value (head, 1);
-      GVariant *fields[3] = { id_v, name_v, g_variant_new_variant (value) };
+      GVariant *fields[3] = { id_v, name_v, NULL };
 
+      frame->value = g_variant_ref_sink (value);
+      fields[2] = g_variant_new_variant (value);
       frame->payload = g_variant_ref_sink (g_variant_new_tuple (fields, 3));
     }
   return TRUE;
 }
 
-/* A RESULT frame, (t id, v result), taken apart by hand: the id into
- * @frame->id and the result, unboxed, into @frame->payload. Taking the `v`
- * apart through GVariant would check the value's normal form twice (once
- * in the frame, once more in g_variant_get_variant(), which re-checks
- * whatever the frame's trust) and make a GVariant more. The serialized `v`
- * is the value, a zero byte and the value's type string; a @checked value
- * must be in normal form, as GVariant's own unboxing demands. */
-static gboolean
-take_result (ProcFrame  *frame,
-             GBytes     *bytes,
-             gboolean    checked,
-             GError    **error)
+/* The value boxed in the serialized `v` that is @bytes from @start on:
+ * the value's bytes, a zero byte, then its type string. Taken apart by
+ * hand because g_variant_get_variant() checks the value's normal form
+ * whatever the trust of its container (a second time, for a frame that
+ * was checked whole) and needs one GVariant more. NULL with @error if the
+ * type is not one definite type or, when @check, if the value is not in
+ * normal form, which GVariant's own unboxing demands. */
+static GVariant *
+unbox_serialized (GBytes   *bytes,
+                  gsize     start,
+                  gboolean  check,
+                  GError  **error)
 {
   gsize size;
   const char *data = g_bytes_get_data (bytes, &size);
@@ -851,39 +853,54 @@ take_result (ProcFrame  *frame,
   GVariant *value;
   gsize sep;
 
-  if (size < 8)
+  for (sep = size; sep > start && data[sep - 1] != '\0'; sep--)
+    ;
+  type_string = data + sep;
+  if (sep == start || sep == size ||
+      !g_variant_type_string_scan (type_string, data + size, &end) || end != data + size ||
+      !g_variant_type_is_definite ((const GVariantType *) type_string))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A boxed value has no valid type");
+      return NULL;
+    }
+
+  /* A GVariantType need not be NUL-terminated: the scan above bounds it. */
+  value_bytes = g_bytes_new_from_bytes (bytes, start, sep - 1 - start);
+  value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_string,
+                                                        value_bytes, FALSE));
+  if (check && !g_variant_is_normal_form (value))
+    {
+      g_variant_unref (value);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "A boxed value is not in GVariant normal form");
+      return NULL;
+    }
+  return value;
+}
+
+/* A RESULT frame, (t id, v result): its id into @frame->id and its result,
+ * unboxed, into @frame->payload. */
+static gboolean
+take_result (ProcFrame  *frame,
+             GBytes     *bytes,
+             gboolean    check,
+             GError    **error)
+{
+  if (g_bytes_get_size (bytes) < 8)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                            "A RESULT frame is too short for its id");
       return FALSE;
     }
-  memcpy (&frame->id, data, 8);
-
-  for (sep = size; sep > 8 && data[sep - 1] != '\0'; sep--)
-    ;
-  type_string = data + sep;
-  if (sep == 8 || sep == size ||
-      !g_variant_type_string_scan (type_string, data + size, &end) || end != data + size ||
-      !g_variant_type_is_definite ((const GVariantType *) type_string))
+  memcpy (&frame->id, g_bytes_get_data (bytes, NULL), 8);
+  frame->payload = unbox_serialized (bytes, 8, check, error);
+  if (frame->payload == NULL)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "A RESULT frame's value has no valid type");
-      return FALSE;
-    }
-
-  /* A GVariantType need not be NUL-terminated: the scan above bounds it. */
-  value_bytes = g_bytes_new_from_bytes (bytes, 8, sep - 1 - 8);
-  value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_string,
-                                                        value_bytes, FALSE));
-  if (checked && !g_variant_is_normal_form (value))
-    {
-      g_variant_unref (value);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "A RESULT frame is not in GVariant normal form");
+      g_prefix_error (error, "RESULT frame: ");
       return FALSE;
     }
   frame->kind = PROC_MSG_RESULT;
-  frame->payload = value;
   return TRUE;
 }
 
@@ -1030,6 +1047,17 @@ proc_channel_next (ProcChannel  *self,
       g_free (fds);
       return FALSE;
     }
+  /* Calls come from the parent, which is trusted: a `v` that is not
+   * well formed is read as GVariant reads it (a unit), as before. */
+  if (kind == PROC_MSG_RUN || kind == PROC_MSG_RUN_CHUNK)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (frame->payload, 2);
+      g_autoptr(GBytes) boxed_bytes = g_variant_get_data_as_bytes (boxed);
+
+      frame->value = unbox_serialized (boxed_bytes, 0, FALSE, NULL);
+      if (frame->value == NULL)
+        frame->value = g_variant_get_variant (boxed);
+    }
 done:
   if (n_fds > 0)
     frame->fds = g_unix_fd_list_new_from_array (fds, n_fds);
@@ -1056,6 +1084,7 @@ void
 proc_frame_clear (ProcFrame *frame)
 {
   g_clear_pointer (&frame->payload, g_variant_unref);
+  g_clear_pointer (&frame->value, g_variant_unref);
   g_clear_object (&frame->fds);
   frame->kind = 0;
   frame->id = 0;

@@ -60,6 +60,7 @@ typedef struct {
   gboolean     cancelled;
   guint64      id;
   GVariant    *payload;
+  GVariant    *value;    /* the call's value, unboxed from the payload */
   GUnixFDList *fds;
 } WorkItem;
 
@@ -142,6 +143,7 @@ static void
 work_item_free (WorkItem *item)
 {
   g_clear_pointer (&item->payload, g_variant_unref);
+  g_clear_pointer (&item->value, g_variant_unref);
   g_clear_object (&item->fds);
   g_free (item);
 }
@@ -573,6 +575,7 @@ reader_handle_frames (ProcWorker *self)
           item->kind = frame.kind == PROC_MSG_RUN ? ITEM_RUN : ITEM_RUN_CHUNK;
           item->id = id;
           item->payload = g_steal_pointer (&frame.payload);
+          item->value = g_steal_pointer (&frame.value);
           item->fds = g_steal_pointer (&frame.fds);
           g_queue_push_tail (&batch, item);
           break;
@@ -860,15 +863,14 @@ run_item (ProcWorker    *self,
 {
   const char *name;
   g_autoptr(GVariant) name_v = g_variant_get_child_value (item->payload, 1);
-  g_autoptr(GVariant) args = g_variant_get_child_value (item->payload, 2);
+  GVariant *args = item->value;
   g_autoptr(GError) error = NULL;
 
   name = g_variant_get_string (name_v, NULL);
 
   if (item->kind == ITEM_RUN)
     {
-      g_autoptr(GVariant) inner = g_variant_get_variant (args);
-      GVariant *result = run_one (self, item->id, name, inner, item->fds, cancellable, result_fds, &error);
+      GVariant *result = run_one (self, item->id, name, args, item->fds, cancellable, result_fds, &error);
 
       if (result == NULL)
         {
@@ -884,7 +886,7 @@ run_item (ProcWorker    *self,
       /* One task object and one lookup for the whole chunk. */
       TaskEntry *entry = lookup_task (self, name, &error);
       ProcTask *task = prepare_task (self, item->id, name, cancellable, item->fds);
-      g_autoptr(GVariant) items = g_variant_get_variant (args);
+      GVariant *items = args;
       g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
       gsize n = 0;
       gboolean boxed = FALSE;
