@@ -31,7 +31,9 @@ typedef struct {
   guint8       kind;
   GVariant    *payload;  /* of proc_message_type (kind); for RESULT, the
                           * result itself, unboxed, its id being in @id */
-  guint64      id;       /* RESULT only */
+  guint64      id;       /* RESULT, RUN and RUN_CHUNK: the call's id */
+  const char  *name;     /* RUN and RUN_CHUNK: the task's name, owned by
+                          * the payload */
   GVariant    *value;    /* RUN and RUN_CHUNK: the call's value, unboxed
                           * from the payload's `v` */
   GUnixFDList *fds;      /* fds that came with the frame, or NULL */

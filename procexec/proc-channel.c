@@ -826,6 +826,8 @@ assemble_call (ProcFrame  *frame,
       g_autoptr(GVariant) name_v = g_variant_get_child_value (head, 1);
       GVariant *fields[3] = { id_v, name_v, NULL };
 
+      frame->id = g_variant_get_uint64 (id_v);
+      frame->name = g_variant_get_string (name_v, NULL);  /* the payload holds name_v */
       frame->value = g_variant_ref_sink (value);
       fields[2] = g_variant_new_variant (value);
       frame->payload = g_variant_ref_sink (g_variant_new_tuple (fields, 3));
@@ -833,7 +835,7 @@ assemble_call (ProcFrame  *frame,
   return TRUE;
 }
 
-/* The value boxed in the serialized `v` that is @bytes from @start on:
+/* The value boxed in the serialized `v` that is @bytes from @start to @end:
  * the value's bytes, a zero byte, then its type string. Taken apart by
  * hand because g_variant_get_variant() checks the value's normal form
  * whatever the trust of its container (a second time, for a frame that
@@ -843,11 +845,11 @@ assemble_call (ProcFrame  *frame,
 static GVariant *
 unbox_serialized (GBytes   *bytes,
                   gsize     start,
+                  gsize     size,
                   gboolean  check,
                   GError  **error)
 {
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
+  const char *data = g_bytes_get_data (bytes, NULL);
   const char *type_string, *end;
   g_autoptr(GBytes) value_bytes = NULL;
   GVariant *value;
@@ -894,7 +896,7 @@ take_result (ProcFrame  *frame,
       return FALSE;
     }
   memcpy (&frame->id, g_bytes_get_data (bytes, NULL), 8);
-  frame->payload = unbox_serialized (bytes, 8, check, error);
+  frame->payload = unbox_serialized (bytes, 8, g_bytes_get_size (bytes), check, error);
   if (frame->payload == NULL)
     {
       g_prefix_error (error, "RESULT frame: ");
@@ -902,6 +904,62 @@ take_result (ProcFrame  *frame,
     }
   frame->kind = PROC_MSG_RESULT;
   return TRUE;
+}
+
+/* The offset of the end of the first variable-size member of a serialized
+ * tuple of @size bytes: framing offsets are little-endian, of a width set
+ * by the container's size, at its end. */
+static gsize
+first_framing_offset (const guint8 *data,
+                      gsize         size,
+                      gsize        *offset_size)
+{
+  gsize offset = 0;
+
+  *offset_size = size > G_MAXUINT32 ? 8 : size > G_MAXUINT16 ? 4 : size > G_MAXUINT8 ? 2 : 1;
+  for (gsize i = 0; i < *offset_size; i++)
+    offset |= (gsize) data[size - *offset_size + i] << (8 * i);
+  return offset;
+}
+
+/* The id, name and value of a RUN or RUN_CHUNK frame, (t id, s name,
+ * v value), into @frame. Found in the serialized bytes by hand: through
+ * GVariant, each field is a child to take out, three times a call. The
+ * parent is trusted, but a frame that is not laid out as its frames are is
+ * read as GVariant reads it. */
+static void
+take_call (ProcFrame *frame)
+{
+  g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (frame->payload);
+  gsize size, name_end, value_start, value_end, offset_size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+
+  if (size >= 8 + 1 + 1)
+    {
+      name_end = first_framing_offset (data, size, &offset_size);
+      value_start = (name_end + 7) & ~(gsize) 7;
+      value_end = size - offset_size;
+      if (name_end > 8 && name_end <= value_end && value_start <= value_end &&
+          data[name_end - 1] == '\0' && memchr (data + 8, '\0', name_end - 9) == NULL)
+        {
+          frame->value = unbox_serialized (bytes, value_start, value_end, FALSE, NULL);
+          if (frame->value != NULL)
+            {
+              memcpy (&frame->id, data, 8);
+              frame->name = (const char *) data + 8;
+              return;
+            }
+        }
+    }
+
+  {
+    g_autoptr(GVariant) name_v = g_variant_get_child_value (frame->payload, 1);
+
+    g_variant_get_child (frame->payload, 0, "t", &frame->id);
+    /* Points into the payload's bytes, as name_v does. */
+    frame->name = g_variant_get_string (name_v, NULL);
+    g_variant_get_child (frame->payload, 2, "v", &frame->value);
+  }
 }
 
 gboolean
@@ -1047,17 +1105,8 @@ proc_channel_next (ProcChannel  *self,
       g_free (fds);
       return FALSE;
     }
-  /* Calls come from the parent, which is trusted: a `v` that is not
-   * well formed is read as GVariant reads it (a unit), as before. */
   if (kind == PROC_MSG_RUN || kind == PROC_MSG_RUN_CHUNK)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (frame->payload, 2);
-      g_autoptr(GBytes) boxed_bytes = g_variant_get_data_as_bytes (boxed);
-
-      frame->value = unbox_serialized (boxed_bytes, 0, FALSE, NULL);
-      if (frame->value == NULL)
-        frame->value = g_variant_get_variant (boxed);
-    }
+    take_call (frame);
 done:
   if (n_fds > 0)
     frame->fds = g_unix_fd_list_new_from_array (fds, n_fds);
@@ -1085,6 +1134,7 @@ proc_frame_clear (ProcFrame *frame)
 {
   g_clear_pointer (&frame->payload, g_variant_unref);
   g_clear_pointer (&frame->value, g_variant_unref);
+  frame->name = NULL;
   g_clear_object (&frame->fds);
   frame->kind = 0;
   frame->id = 0;

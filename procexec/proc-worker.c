@@ -59,7 +59,8 @@ typedef struct {
   ItemKind     kind;
   gboolean     cancelled;
   guint64      id;
-  GVariant    *payload;
+  GVariant    *payload;  /* owns the bytes of @name */
+  const char  *name;
   GVariant    *value;    /* the call's value, unboxed from the payload */
   GUnixFDList *fds;
 } WorkItem;
@@ -570,10 +571,10 @@ reader_handle_frames (ProcWorker *self)
         {
         case PROC_MSG_RUN:
         case PROC_MSG_RUN_CHUNK:
-          g_variant_get_child (frame.payload, 0, "t", &id);
           item = g_new0 (WorkItem, 1);
           item->kind = frame.kind == PROC_MSG_RUN ? ITEM_RUN : ITEM_RUN_CHUNK;
-          item->id = id;
+          item->id = frame.id;
+          item->name = frame.name;
           item->payload = g_steal_pointer (&frame.payload);
           item->value = g_steal_pointer (&frame.value);
           item->fds = g_steal_pointer (&frame.fds);
@@ -861,12 +862,9 @@ run_item (ProcWorker    *self,
           guint8        *kind,
           GUnixFDList  **result_fds)
 {
-  const char *name;
-  g_autoptr(GVariant) name_v = g_variant_get_child_value (item->payload, 1);
+  const char *name = item->name;
   GVariant *args = item->value;
   g_autoptr(GError) error = NULL;
-
-  name = g_variant_get_string (name_v, NULL);
 
   if (item->kind == ITEM_RUN)
     {

@@ -472,6 +472,76 @@ test_channel_result_hostile (void)
     }
 }
 
+/* Feeds the worker's end the RUN frame @payload and checks the id, name
+ * and value it takes out against GVariant's own reading of @payload. */
+static void
+check_run_fields (const guint8 *payload,
+                  gsize         len)
+{
+  ProcChannel *worker = proc_channel_new (-1, PROC_CHANNEL_FLAGS_NONE);
+  g_autoptr(GError) error = NULL;
+  ProcFrame frame = { 0, };
+  g_autofree guint8 *buf = g_malloc0 (8 + len + 8);
+  guint32 le_len = GUINT32_TO_LE (len);
+  g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
+  g_autoptr(GVariant) as_glib = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(tsv)"), bytes, FALSE));
+
+  memcpy (buf, &le_len, 4);
+  buf[4] = PROC_MSG_RUN;
+  memcpy (buf + 8, payload, len);
+  proc_channel_feed (worker, buf, 8 + ((len + 7) & ~7), NULL, 0);
+  g_assert_true (proc_channel_next (worker, &frame, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (frame.name);
+  g_assert_nonnull (frame.value);
+
+  /* An honest parent's frames are in normal form: then the fields are
+   * exactly GVariant's. Other bytes only have to be read safely. */
+  if (g_variant_is_normal_form (as_glib))
+    {
+      g_autoptr(GVariant) value = NULL;
+      const char *name;
+      guint64 id;
+
+      g_variant_get (as_glib, "(t&sv)", &id, &name, &value);
+      g_assert_cmpuint (frame.id, ==, id);
+      g_assert_cmpstr (frame.name, ==, name);
+      g_assert_cmpvariant (frame.value, value);
+    }
+  proc_frame_clear (&frame);
+  proc_channel_free (worker);
+}
+
+/* A RUN frame's fields are found by hand: they must be GVariant's for any
+ * frame a parent makes, and reading garbage must be safe. */
+static void
+test_channel_run_fields (void)
+{
+  const char *values[] = { "(int32 5,)", "()", "('a string', [1, 2, 3])", "(<<byte 7>>, @mi nothing)",
+                           "([(1, 'x')], {'k': <1.5>})" };
+
+  for (guint v = 0; v < G_N_ELEMENTS (values); v++)
+    for (guint name_len = 1; name_len < 300; name_len += 37)
+      {
+        g_autofree char *name = g_strnfill (name_len, 'n');
+        g_autoptr(GVariant) payload = g_variant_ref_sink (g_variant_new ("(tsv)", (guint64) 0x1122334455667788 + v,
+                                                                         name, g_variant_new_parsed (values[v])));
+        gsize len = g_variant_get_size (payload);
+        g_autofree guint8 *bytes = g_memdup2 (g_variant_get_data (payload), len);
+
+        check_run_fields (bytes, len);
+        /* Every byte flipped in turn, and the frame cut short. */
+        for (gsize i = 0; i < len; i++)
+          {
+            bytes[i] ^= 0xa5;
+            check_run_fields (bytes, len);
+            bytes[i] ^= 0xa5;
+          }
+        for (gsize cut = 0; cut < len; cut += 3)
+          check_run_fields (bytes, cut);
+      }
+}
+
 /* The frame types are type string literals cast without a check (see
  * PROC_VARIANT_TYPE): each must be one valid, definite type. */
 static void
@@ -501,6 +571,7 @@ main (int argc, char **argv)
   g_test_add_func ("/channel/message-types", test_channel_message_types);
   g_test_add_func ("/channel/queue-call", test_channel_queue_call);
   g_test_add_func ("/channel/result-hostile", test_channel_result_hostile);
+  g_test_add_func ("/channel/run-fields", test_channel_run_fields);
   g_test_add_func ("/channel/shared-value", test_channel_shared_value);
   g_test_add_func ("/channel/value-fd-hostile", test_channel_value_fd_hostile);
   g_test_add_func ("/channel/shared-buffer-api", test_channel_shared_buffer_api);
