@@ -1461,7 +1461,8 @@ worker_handle_frame (Worker    *w,
         if (head == NULL || head->id != id || !isfinite (fraction))
           {
             g_clear_pointer (&detail, g_variant_unref);
-            worker_protocol_error (w, "PROGRESS for a task that is not running");
+            worker_protocol_error (w, isfinite (fraction) ? "PROGRESS for a task that is not running"
+                                                          : "PROGRESS with a fraction that is not a number");
             return;
           }
         _proc_future_report_progress (head, CLAMP (fraction, 0.0, 1.0), detail);

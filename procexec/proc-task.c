@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include "proc-worker-private.h"
 
 /**
@@ -206,6 +208,10 @@ proc_task_set_result_fd_list (ProcTask    *self,
  *
  * Reports progress to the parent, where the task's [class@Future] emits
  * [signal@Future::progress]. If @detail is floating it is consumed.
+ *
+ * A @fraction outside the range is clamped to it, and NaN (what 0.0 / 0.0
+ * gives for a job with nothing to do) counts as 0.0: the report, and its
+ * @detail, still reach the parent.
  */
 void
 proc_task_report_progress (ProcTask *self,
@@ -217,8 +223,9 @@ proc_task_report_progress (ProcTask *self,
   if (detail != NULL)
     g_variant_ref_sink (detail);
 
+  /* CLAMP() lets NaN through, and the parent refuses it. */
   _proc_worker_report_progress (self->worker, self->id,
-                                CLAMP (fraction, 0.0, 1.0), detail);
+                                isnan (fraction) ? 0.0 : CLAMP (fraction, 0.0, 1.0), detail);
 
   if (detail != NULL)
     g_variant_unref (detail);

@@ -7,6 +7,7 @@
  * errors, crashes, hangs, big payloads, progress, fds.
  */
 
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -301,6 +302,17 @@ task_progress (ProcTask *task, GVariant *args, gpointer user_data, GError **erro
   proc_task_report_progress (task, 0.25, g_variant_new_string ("quarter"));
   proc_task_report_progress (task, 0.5, g_variant_new_string ("half"));
   proc_task_report_progress (task, 1.0, g_variant_new_string ("done"));
+  return g_variant_new ("()");
+}
+
+/* progress_out_of_range -> (): reports NaN, 7.0 and -inf, detailed as
+ * "nan", "seven" and "minus-inf" */
+static GVariant *
+task_progress_out_of_range (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  proc_task_report_progress (task, NAN, g_variant_new_string ("nan"));
+  proc_task_report_progress (task, 7.0, g_variant_new_string ("seven"));
+  proc_task_report_progress (task, -INFINITY, g_variant_new_string ("minus-inf"));
   return g_variant_new ("()");
 }
 
@@ -669,6 +681,7 @@ proc_module_init (ProcWorker  *worker,
     { "huge", task_huge },
     { "print", task_print },
     { "progress", task_progress },
+    { "progress_out_of_range", task_progress_out_of_range },
     { "pid", task_pid },
     { "fdcount", task_fdcount },
     { "readfd", task_readfd },

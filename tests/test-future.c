@@ -573,6 +573,52 @@ test_progress (void)
   g_ptr_array_unref (log.details);
 }
 
+/* Fractions out of range are clamped and NaN counts as 0.0, in the
+ * worker: its reports, details included, arrive, and the worker lives. */
+static void
+test_progress_out_of_range (void)
+{
+  ProcExecutor *executor = test_executor_new (1, NULL);
+  ProgressLog log = { g_array_new (FALSE, FALSE, sizeof (double)),
+                      g_ptr_array_new_with_free_func (g_free), g_thread_self () };
+  ProcFuture *f, *g;
+  GVariant *result;
+
+  f = test_submit (executor, "progress_out_of_range", NULL);
+  g_signal_connect (f, "progress", G_CALLBACK (progress_cb), &log);
+  result = test_result (f);
+  g_variant_unref (result);
+
+  g_assert_true (test_iterate_until_count (NULL, &log.fractions->len, 3));
+  test_drain_context (NULL);
+  g_assert_cmpuint (log.fractions->len, ==, 3);
+  g_assert_cmpfloat (g_array_index (log.fractions, double, 0), ==, 0.0);
+  g_assert_cmpfloat (g_array_index (log.fractions, double, 1), ==, 1.0);
+  g_assert_cmpfloat (g_array_index (log.fractions, double, 2), ==, 0.0);
+  g_assert_cmpstr (g_ptr_array_index (log.details, 0), ==, "nan");
+  g_assert_cmpstr (g_ptr_array_index (log.details, 1), ==, "seven");
+  g_assert_cmpstr (g_ptr_array_index (log.details, 2), ==, "minus-inf");
+
+  /* The same worker runs the next task. */
+  g = test_submit (executor, "pid", NULL);
+  result = test_result (g);
+  {
+    gint32 pid;
+
+    g_variant_get (result, "(i)", &pid);
+    g_assert_cmpint (pid, ==, proc_future_get_worker_pid (f));
+  }
+  g_variant_unref (result);
+
+  g_signal_handlers_disconnect_by_data (f, &log);
+  g_object_unref (f);
+  g_object_unref (g);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+  g_array_unref (log.fractions);
+  g_ptr_array_unref (log.details);
+}
+
 typedef struct {
   GArray *states;
   GThread *thread;
@@ -762,6 +808,7 @@ main (int   argc,
   g_test_add_func ("/future/done-callback/cancelled", test_done_callback_cancelled);
   g_test_add_func ("/future/done-callback/thread", test_done_callback_thread);
   g_test_add_func ("/future/progress", test_progress);
+  g_test_add_func ("/future/progress-out-of-range", test_progress_out_of_range);
   g_test_add_func ("/future/notify-state", test_notify_state);
   g_test_add_func ("/future/wait-async", test_wait_async);
   g_test_add_func ("/future/worker-pid", test_worker_pid);
