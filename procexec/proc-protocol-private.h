@@ -57,6 +57,18 @@ const char         *proc_message_kind_name     (guint8        kind);
 GVariant           *proc_item_array_new        (GVariant    **items,
                                                 gsize         n_items);
 gboolean            proc_item_array_is_boxed   (GVariant     *array);
+
+typedef struct {
+  GByteArray   *flat;       /* the items' bytes, while they share a fixed-size type */
+  GVariantType *flat_type;
+  GPtrArray    *items;      /* the items, otherwise */
+  gsize         n;
+} ProcItemArrayBuilder;
+
+void                proc_item_array_builder_init  (ProcItemArrayBuilder *self);
+void                proc_item_array_builder_add   (ProcItemArrayBuilder *self,
+                                                   GVariant             *item);
+GVariant           *proc_item_array_builder_end   (ProcItemArrayBuilder *self);
 GVariant           *proc_item_array_get        (GVariant     *array,
                                                 gsize         index,
                                                 gboolean      boxed);

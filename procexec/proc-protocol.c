@@ -90,6 +90,87 @@ proc_item_array_new (GVariant **items,
   return g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n_items);
 }
 
+/* Collects the results of a chunk into what proc_item_array_new() would
+ * make of them. While they all have one fixed-size type (numbers, tuples
+ * of numbers: the common case) their serialized bytes are simply laid end
+ * to end, which is that array's serialized form: no tree of GVariants to
+ * build, serialize and free, item by item. */
+void
+proc_item_array_builder_init (ProcItemArrayBuilder *self)
+{
+  memset (self, 0, sizeof *self);
+}
+
+static void
+builder_unflatten (ProcItemArrayBuilder *self)
+{
+  g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->flat));
+  gsize item_size = self->n > 0 ? g_bytes_get_size (bytes) / self->n : 0;
+
+  self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  for (gsize i = 0; i < self->n; i++)
+    {
+      g_autoptr(GBytes) item_bytes = g_bytes_new_from_bytes (bytes, i * item_size, item_size);
+
+      g_ptr_array_add (self->items,
+                       g_variant_ref_sink (g_variant_new_from_bytes (self->flat_type, item_bytes, TRUE)));
+    }
+  g_clear_pointer (&self->flat_type, g_variant_type_free);
+}
+
+/* Adds @item, a full reference, which is taken. */
+void
+proc_item_array_builder_add (ProcItemArrayBuilder *self,
+                             GVariant             *item)
+{
+  const GVariantType *type = g_variant_get_type (item);
+
+  if (self->n == 0 && self->items == NULL && proc_type_is_fixed_size (type))
+    {
+      self->flat = g_byte_array_new ();
+      self->flat_type = g_variant_type_copy (type);
+    }
+  else if (self->flat != NULL && !g_variant_type_equal (type, self->flat_type))
+    builder_unflatten (self);
+  else if (self->flat == NULL && self->items == NULL)
+    self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  if (self->flat != NULL)
+    {
+      g_byte_array_append (self->flat, g_variant_get_data (item), g_variant_get_size (item));
+      g_variant_unref (item);
+    }
+  else
+    g_ptr_array_add (self->items, item);
+  self->n++;
+}
+
+/* Returns a new floating array of the items added, as
+ * proc_item_array_new() makes it, and clears @self. */
+GVariant *
+proc_item_array_builder_end (ProcItemArrayBuilder *self)
+{
+  GVariant *array;
+
+  if (self->flat != NULL)
+    {
+      g_autoptr(GVariantType) array_type = g_variant_type_new_array (self->flat_type);
+      g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->flat));
+
+      array = g_variant_new_from_bytes (array_type, bytes, TRUE);
+      g_clear_pointer (&self->flat_type, g_variant_type_free);
+    }
+  else if (self->items != NULL)
+    {
+      array = proc_item_array_new ((GVariant **) self->items->pdata, self->items->len);
+      g_clear_pointer (&self->items, g_ptr_array_unref);
+    }
+  else
+    array = proc_item_array_new (NULL, 0);
+  self->n = 0;
+  return array;
+}
+
 /* Whether the items of @array are boxed: asked once per array, not once
  * per item (see proc_item_array_get()). */
 gboolean

@@ -885,7 +885,7 @@ run_item (ProcWorker    *self,
       TaskEntry *entry = lookup_task (self, name, &error);
       ProcTask *task = prepare_task (self, item->id, name, cancellable, item->fds);
       GVariant *items = args;
-      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+      ProcItemArrayBuilder results;
       gsize n = 0;
       gboolean boxed = FALSE;
       g_autofree char *domain = NULL, *message = NULL;
@@ -901,6 +901,7 @@ run_item (ProcWorker    *self,
           n = g_variant_n_children (items);
           boxed = proc_item_array_is_boxed (items);
         }
+      proc_item_array_builder_init (&results);
       for (gsize i = 0; i < n && error == NULL; i++)
         {
           g_autoptr(GVariant) args_i = proc_item_array_get (items, i, boxed);
@@ -916,15 +917,14 @@ run_item (ProcWorker    *self,
                            PROC_MAP_RESULT_FDS_MESSAGE, name);
             }
           if (result != NULL)
-            g_ptr_array_add (results, result);
+            proc_item_array_builder_add (&results, result);
         }
       if (error != NULL)
         proc_error_to_wire (error, &domain, &code, &message);
 
       *kind = PROC_MSG_CHUNK_RESULT;
       reply[0] = g_variant_new_uint64 (item->id);
-      reply[1] = g_variant_new_variant (proc_item_array_new ((GVariant **) results->pdata,
-                                                             results->len));
+      reply[1] = g_variant_new_variant (proc_item_array_builder_end (&results));
       reply[2] = g_variant_new_boolean (error != NULL);
       reply[3] = g_variant_new_string (domain != NULL ? domain : "");
       reply[4] = g_variant_new_int32 (code);

@@ -542,6 +542,48 @@ test_channel_run_fields (void)
       }
 }
 
+/* A chunk's results, collected one by one, make the very array
+ * proc_item_array_new() makes of them, byte for byte, whether they share
+ * a fixed-size type (laid end to end) or not. */
+static void
+test_channel_item_array_builder (void)
+{
+  /* Each item boxed, so that one list may hold items of any types. */
+  const char *sequences[] = {
+    "[<(1, true, 2.5)>, <(-2, false, 0.0)>, <(3, true, -1.0)>]",  /* one fixed-size type, padded */
+    "[<(1,)>, <(2,)>, <('three',)>, <(4,)>]",                    /* fixed, then not */
+    "[<(1,)>, <(byte 2,)>, <(3,)>]",                             /* two fixed-size types */
+    "[<('a',)>, <('b',)>]",                                      /* one type, not fixed */
+    "[<@() ()>, <@() ()>, <@() ()>]",                            /* units: one byte each */
+    "[<<1>>, <<'x'>>]",                                          /* items that are variants */
+    "[<uint64 7>]",
+    "@av []",                                                    /* nothing */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sequences); i++)
+    {
+      g_autoptr(GVariant) list = g_variant_ref_sink (g_variant_new_parsed (sequences[i]));
+      gsize n = g_variant_n_children (list);
+      g_autofree GVariant **items = g_new0 (GVariant *, n + 1);
+      g_autoptr(GVariant) expected = NULL, got = NULL;
+      ProcItemArrayBuilder builder;
+
+      proc_item_array_builder_init (&builder);
+      for (gsize j = 0; j < n; j++)
+        {
+          g_variant_get_child (list, j, "v", &items[j]);
+          proc_item_array_builder_add (&builder, g_variant_ref (items[j]));
+        }
+      expected = g_variant_ref_sink (proc_item_array_new (items, n));
+      got = g_variant_ref_sink (proc_item_array_builder_end (&builder));
+      g_assert_cmpvariant (got, expected);
+      g_assert_cmpmem (g_variant_get_data (got), g_variant_get_size (got),
+                       g_variant_get_data (expected), g_variant_get_size (expected));
+      for (gsize j = 0; j < n; j++)
+        g_variant_unref (items[j]);
+    }
+}
+
 /* The frame types are type string literals cast without a check (see
  * PROC_VARIANT_TYPE): each must be one valid, definite type. */
 static void
@@ -572,6 +614,7 @@ main (int argc, char **argv)
   g_test_add_func ("/channel/queue-call", test_channel_queue_call);
   g_test_add_func ("/channel/result-hostile", test_channel_result_hostile);
   g_test_add_func ("/channel/run-fields", test_channel_run_fields);
+  g_test_add_func ("/channel/item-array-builder", test_channel_item_array_builder);
   g_test_add_func ("/channel/shared-value", test_channel_shared_value);
   g_test_add_func ("/channel/value-fd-hostile", test_channel_value_fd_hostile);
   g_test_add_func ("/channel/shared-buffer-api", test_channel_shared_buffer_api);
