@@ -537,6 +537,23 @@ progress_cb (ProcFuture *future,
   g_ptr_array_add (log->details, g_variant_dup_string (detail, NULL));
 }
 
+/* Waits for three reports in @log, then checks them against @fractions
+ * and @details. */
+static void
+assert_progress_log (ProgressLog  *log,
+                     const double *fractions,
+                     const char  **details)
+{
+  g_assert_true (test_iterate_until_count (NULL, &log->fractions->len, 3));
+  test_drain_context (NULL);
+  g_assert_cmpuint (log->fractions->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpfloat (g_array_index (log->fractions, double, i), ==, fractions[i]);
+      g_assert_cmpstr (g_ptr_array_index (log->details, i), ==, details[i]);
+    }
+}
+
 /* The progress signal arrives in the submitting thread, in order. */
 static void
 test_progress (void)
@@ -554,15 +571,7 @@ test_progress (void)
   g_assert_cmpstr (g_variant_get_type_string (result), ==, "()");
   g_variant_unref (result);
 
-  g_assert_true (test_iterate_until_count (NULL, &log.fractions->len, 3));
-  test_drain_context (NULL);
-  g_assert_cmpuint (log.fractions->len, ==, 3);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 0), ==, 0.25);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 1), ==, 0.5);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 2), ==, 1.0);
-  g_assert_cmpstr (g_ptr_array_index (log.details, 0), ==, "quarter");
-  g_assert_cmpstr (g_ptr_array_index (log.details, 1), ==, "half");
-  g_assert_cmpstr (g_ptr_array_index (log.details, 2), ==, "done");
+  assert_progress_log (&log, (double[]) { 0.25, 0.5, 1.0 }, (const char *[]) { "quarter", "half", "done" });
   g_assert_cmpfloat (proc_future_get_progress (f), ==, 1.0);
 
   g_signal_handlers_disconnect_by_data (f, &log);
@@ -589,15 +598,7 @@ test_progress_out_of_range (void)
   result = test_result (f);
   g_variant_unref (result);
 
-  g_assert_true (test_iterate_until_count (NULL, &log.fractions->len, 3));
-  test_drain_context (NULL);
-  g_assert_cmpuint (log.fractions->len, ==, 3);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 0), ==, 0.0);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 1), ==, 1.0);
-  g_assert_cmpfloat (g_array_index (log.fractions, double, 2), ==, 0.0);
-  g_assert_cmpstr (g_ptr_array_index (log.details, 0), ==, "nan");
-  g_assert_cmpstr (g_ptr_array_index (log.details, 1), ==, "seven");
-  g_assert_cmpstr (g_ptr_array_index (log.details, 2), ==, "minus-inf");
+  assert_progress_log (&log, (double[]) { 0.0, 1.0, 0.0 }, (const char *[]) { "nan", "seven", "minus-inf" });
 
   /* The same worker runs the next task. */
   g = test_submit (executor, "pid", NULL);
