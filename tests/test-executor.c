@@ -791,7 +791,7 @@ test_huge_payloads (void)
   {
     g_autofree char *text = g_strnfill (arg_size / 4, 'm');
     g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new ("(msmi)", text, NULL));
-    g = test_submit (executor, "echo", g_variant_ref (expected));
+    g = test_submit (executor, "echo", expected);
     result = test_result (g);
     g_assert_cmpvariant (result, expected);
     g_variant_unref (result);
