@@ -845,21 +845,21 @@ assemble_call (ProcFrame  *frame,
 static GVariant *
 unbox_serialized (GBytes   *bytes,
                   gsize     start,
-                  gsize     size,
+                  gsize     end,
                   gboolean  check,
                   GError  **error)
 {
   const char *data = g_bytes_get_data (bytes, NULL);
-  const char *type_string, *end;
+  const char *type_string, *type_end;
   g_autoptr(GBytes) value_bytes = NULL;
   GVariant *value;
   gsize sep;
 
-  for (sep = size; sep > start && data[sep - 1] != '\0'; sep--)
+  for (sep = end; sep > start && data[sep - 1] != '\0'; sep--)
     ;
   type_string = data + sep;
-  if (sep == start || sep == size ||
-      !g_variant_type_string_scan (type_string, data + size, &end) || end != data + size ||
+  if (sep == start || sep == end ||
+      !g_variant_type_string_scan (type_string, data + end, &type_end) || type_end != data + end ||
       !g_variant_type_is_definite ((const GVariantType *) type_string))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
