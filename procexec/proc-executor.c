@@ -10,6 +10,7 @@
 #include "proc-executor-private.h"
 #include "proc-map-iter-private.h"
 #include "proc-pool-private.h"
+#include "proc-protocol-private.h"
 
 #define DEFAULT_CANCEL_GRACE_USEC (1 * G_USEC_PER_SEC)
 #define MAX_TASK_NAME 256
@@ -1034,7 +1035,7 @@ submit_internal (ProcExecutor  *self,
   if (!is_chunk && !g_variant_is_of_type (owned_args, G_VARIANT_TYPE_TUPLE))
     {
       g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
-                   "The arguments of task “%s” must be a tuple, not “%s”",
+                   PROC_ARGS_NOT_TUPLE_MESSAGE,
                    task, g_variant_get_type_string (owned_args));
       return NULL;
     }

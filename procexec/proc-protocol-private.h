@@ -17,6 +17,11 @@ G_BEGIN_DECLS
  * of these literals once instead. */
 #define PROC_VARIANT_TYPE(literal) ((const GVariantType *) ("" literal ""))
 
+/* The error of a call whose arguments are not a tuple (%s: the task's
+ * name, then the arguments' type), from submit() or from a worker running
+ * a chunk of a map alike. */
+#define PROC_ARGS_NOT_TUPLE_MESSAGE "The arguments of task “%s” must be a tuple, not “%s”"
+
 /* The error of a task run by map() that sets a result fd list (%s: its
  * name); a map has no way to hand fds over with each value. */
 #define PROC_MAP_RESULT_FDS_MESSAGE "Task “%s” set a result fd list, which tasks run by map() cannot send"

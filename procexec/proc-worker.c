@@ -803,7 +803,7 @@ call_task (TaskEntry   *entry,
   if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
     {
       g_set_error (error, PROC_ERROR, PROC_ERROR_INVALID_ARGUMENT,
-                   "Arguments of task “%s” must be a tuple, not “%s”",
+                   PROC_ARGS_NOT_TUPLE_MESSAGE,
                    name, g_variant_get_type_string (args));
       return NULL;
     }
