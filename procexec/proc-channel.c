@@ -378,7 +378,7 @@ container_size (gsize  body,
 }
 
 /* Queues a call frame whose value travels in a memfd of its own: the
- * frame holds `(t id, s name, g type)` or `(t id, g type)`, the memfd the
+ * frame holds `(t id, s name, s type)` or `(t id, s type)`, the memfd the
  * value's bytes, and the receiver puts the two together. When those bytes
  * are a sealed shared region (proc-shared-buffer.c), its own memfd goes
  * and nothing is copied; otherwise they are written into a new one. */

@@ -258,6 +258,31 @@ test_channel_shared_value (void)
   proc_channel_free (worker);
 }
 
+/* Feeds @channel one frame as a peer would write it: the 8-byte header
+ * (@len, @kind, @flags, @n_fds), then the @len bytes of @payload padded to
+ * 8, with @fds (taken) arriving alongside. */
+static void
+feed_frame (ProcChannel *channel,
+            guint8       kind,
+            guint8       flags,
+            const void  *payload,
+            gsize        len,
+            int         *fds,
+            guint        n_fds)
+{
+  g_autofree guint8 *buf = g_malloc0 (8 + len + 8);
+  guint32 le_len = GUINT32_TO_LE (len);
+  guint16 le_fds = GUINT16_TO_LE (n_fds);
+
+  memcpy (buf, &le_len, 4);
+  buf[4] = kind;
+  buf[5] = flags;
+  memcpy (buf + 6, &le_fds, 2);
+  if (len > 0)
+    memcpy (buf + 8, payload, len);
+  proc_channel_feed (channel, buf, 8 + ((len + 7) & ~7), fds, n_fds);
+}
+
 /* Feeds the parent's end one frame of @kind with @flags whose inline
  * payload is @head and whose first fd is @memfd (taken); returns the
  * error it raises. */
@@ -270,21 +295,9 @@ feed_value_frame (guint8      kind,
   ProcChannel *parent = proc_channel_new (-1, PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
   GError *error = NULL;
   ProcFrame frame = { 0, };
-  guint8 buf[256] = { 0, };
-  gsize len;
-  guint32 le_len;
-  guint16 le_fds = GUINT16_TO_LE (1);
 
   g_variant_ref_sink (head);
-  len = g_variant_get_size (head);
-  g_assert_cmpuint (8 + len, <=, sizeof buf);
-  le_len = GUINT32_TO_LE (len);
-  memcpy (buf, &le_len, 4);
-  buf[4] = kind;
-  buf[5] = flags;
-  memcpy (buf + 6, &le_fds, 2);
-  g_variant_store (head, buf + 8);
-  proc_channel_feed (parent, buf, 8 + ((len + 7) & ~7), &memfd, 1);
+  feed_frame (parent, kind, flags, g_variant_get_data (head), g_variant_get_size (head), &memfd, 1);
 
   g_assert_false (proc_channel_next (parent, &frame, &error));
   g_assert_nonnull (error);
@@ -396,15 +409,9 @@ feed_result (const void  *payload,
 {
   ProcChannel *parent = proc_channel_new (-1, PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
   ProcFrame frame = { 0, };
-  guint8 buf[64] = { 0, };
-  guint32 le_len = GUINT32_TO_LE (len);
   GVariant *result = NULL;
 
-  g_assert_cmpuint (8 + len, <=, sizeof buf);
-  memcpy (buf, &le_len, 4);
-  buf[4] = PROC_MSG_RESULT;
-  memcpy (buf + 8, payload, len);
-  proc_channel_feed (parent, buf, 8 + ((len + 7) & ~7), NULL, 0);
+  feed_frame (parent, PROC_MSG_RESULT, 0, payload, len, NULL, 0);
   if (proc_channel_next (parent, &frame, error))
     {
       g_assert_cmpuint (frame.id, ==, 0x0807060504030201);
@@ -481,15 +488,10 @@ check_run_fields (const guint8 *payload,
   ProcChannel *worker = proc_channel_new (-1, PROC_CHANNEL_FLAGS_NONE);
   g_autoptr(GError) error = NULL;
   ProcFrame frame = { 0, };
-  g_autofree guint8 *buf = g_malloc0 (8 + len + 8);
-  guint32 le_len = GUINT32_TO_LE (len);
   g_autoptr(GBytes) bytes = g_bytes_new (payload, len);
   g_autoptr(GVariant) as_glib = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(tsv)"), bytes, FALSE));
 
-  memcpy (buf, &le_len, 4);
-  buf[4] = PROC_MSG_RUN;
-  memcpy (buf + 8, payload, len);
-  proc_channel_feed (worker, buf, 8 + ((len + 7) & ~7), NULL, 0);
+  feed_frame (worker, PROC_MSG_RUN, 0, payload, len, NULL, 0);
   g_assert_true (proc_channel_next (worker, &frame, &error));
   g_assert_no_error (error);
   g_assert_nonnull (frame.name);
