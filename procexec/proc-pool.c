@@ -1332,9 +1332,8 @@ worker_handle_frame (Worker    *w,
           w->state = WORKER_READY;
         w->ready = TRUE;
         self->early_deaths = 0;
-        worker_start_head (w);
-        if (g_queue_is_empty (&w->inflight))
-          worker_became_idle (w);
+        /* pool_dispatch() gives it work, after this read. */
+        worker_became_idle (w);
       }
       break;
 
@@ -1350,17 +1349,10 @@ worker_handle_frame (Worker    *w,
           }
         g_variant_get (frame->payload, "(&si&s)", &domain, &code, &message);
         w->init_failed = TRUE;
+        /* It had no task yet: what is queued fails. */
         pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
                                        "the initializer failed in worker %d: %s",
                                        (int) w->pid, message));
-        /* Its own tasks never ran: they fail the same way. */
-        while ((future = g_queue_pop_head (&w->inflight)))
-          {
-            fail_future (future, g_error_new (PROC_ERROR, PROC_ERROR_BROKEN,
-                                              "The pool is broken: the initializer failed in worker %d: %s",
-                                              (int) w->pid, message));
-            g_object_unref (future);
-          }
       }
       break;
 
@@ -1677,7 +1669,7 @@ static gboolean
 worker_accepts (Worker *w,
                 guint   window)
 {
-  if (w->state != WORKER_STARTING && w->state != WORKER_READY)
+  if (w->state != WORKER_READY)
     return FALSE;
   if (w->inflight.length >= window)
     return FALSE;
@@ -1698,7 +1690,8 @@ pick_worker (ProcPool *self,
     if (worker_accepts (l->data, 1))
       return l->data;
 
-  /* ... then a new one, ... */
+  /* ... else none while another worker may start (pool_dispatch() starts
+   * it), ... */
   if (count_live_workers (self) < max_workers)
     return NULL;
 
@@ -1710,7 +1703,7 @@ pick_worker (ProcPool *self,
     {
       Worker *w = l->data;
 
-      if (w->state == WORKER_READY && worker_accepts (w, window) &&
+      if (worker_accepts (w, window) &&
           (best == NULL || w->inflight.length < best->inflight.length))
         best = w;
     }
@@ -1781,7 +1774,7 @@ worker_assign (Worker     *w,
 
   clear_source (&w->idle_source);
   g_queue_push_tail (&w->inflight, future);
-  if (w->inflight.length == 1 && w->state != WORKER_STARTING)
+  if (w->inflight.length == 1)
     worker_start_head (w);
   return TRUE;
 }
@@ -1801,7 +1794,7 @@ pool_submit_to_idle_worker (ProcPool   *self,
     {
       Worker *w = l->data;
 
-      if (w->state == WORKER_READY && worker_accepts (w, 1))
+      if (worker_accepts (w, 1))
         {
           if (worker_assign (w, g_object_ref (future)))
             worker_flush (w);
@@ -1846,11 +1839,34 @@ pool_dispatch (ProcPool *self)
 
       w = pick_worker (self, max_workers);
       if (w == NULL)
+        break;
+
+      g_queue_unlink (&self->queue, &future->link);
+      if (worker_assign (w, future) && g_list_find (touched, w) == NULL)
+        touched = g_list_prepend (touched, w);
+    }
+
+  /* What no ready worker took waits in the queue, and a worker starts for
+   * each task that no starting worker will take, up to max-workers. A
+   * task is not bound to a worker before it is ready: whichever is ready
+   * first runs the oldest task, as in CPython, and a task never waits
+   * for a slow start while another worker is free. */
+  if (!g_queue_is_empty (&self->queue) && !broken)
+    {
+      guint live = 0, starting = 0;
+
+      for (GList *l = self->workers; l != NULL; l = l->next)
+        {
+          Worker *w = l->data;
+
+          live += w->state != WORKER_DYING;
+          starting += w->state == WORKER_STARTING;
+        }
+
+      while (self->queue.length > starting && live < max_workers)
         {
           g_autoptr(GError) error = NULL;
 
-          if (count_live_workers (self) >= max_workers)
-            break;
           if (!g_main_context_is_owner (self->context))
             {
               /* Another thread is driving the pool: spawning is for the
@@ -1858,19 +1874,17 @@ pool_dispatch (ProcPool *self)
               pool_wake_io_thread (self);
               break;
             }
-          w = worker_spawn (self, &error);
-          if (w == NULL)
+          if (worker_spawn (self, &error) == NULL)
             {
               pool_break (self, g_error_new (PROC_ERROR, PROC_ERROR_SPAWN,
                                              "could not start a worker (%s): %s",
                                              self->worker_argv[0], error->message));
+              broken = TRUE;
               break;
             }
+          starting++;
+          live++;
         }
-
-      g_queue_unlink (&self->queue, &future->link);
-      if (worker_assign (w, future) && g_list_find (touched, w) == NULL)
-        touched = g_list_prepend (touched, w);
     }
 
   /* Tasks sent ahead to a busy worker are taken back when another worker

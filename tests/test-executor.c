@@ -4,10 +4,13 @@
  */
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
 
 #include "test-util.h"
 #include "test-maps.h"
@@ -460,6 +463,78 @@ test_no_head_of_line_blocking (void)
     g_object_unref (shorts[i]);
   proc_executor_shutdown (executor, TRUE, FALSE);
   g_object_unref (executor);
+}
+
+/* A task waits for a ready worker, not for a given starting one: the
+ * oldest queued task goes to whichever worker is ready first, as in
+ * CPython, whose workers take from one shared queue. Here one of the two
+ * workers is held in its start (in a shell, before it execs the worker)
+ * until the test releases it: both tasks must run on the other. */
+static void
+test_first_ready_worker_runs_oldest (void)
+{
+  /* $1: a folder; the first shell to make $1/held is held until a line
+   * can be read from the fifo $1/release (for 2 minutes at most, so that
+   * a failed test leaves no process behind). */
+  static const char script[] =
+    "d=$1; shift; "
+    "if mkdir \"$d/held\" 2>/dev/null; then "
+    "  echo $$ > \"$d/held/pid.tmp\" && mv \"$d/held/pid.tmp\" \"$d/held/pid\"; "
+    "  timeout 120 head -n 1 \"$d/release\" > /dev/null; "
+    "fi; "
+    "exec \"$@\"";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("proc-held-XXXXXX", &error);
+  g_autofree char *release = NULL, *held = NULL, *held_pid = NULL, *contents = NULL;
+  const char *argv[] = { "/bin/sh", "-c", script, "sh", dir, g_getenv ("PROCEXEC_WORKER"), NULL };
+  ProcExecutor *executor;
+  ProcFuture *futures[2];
+  gint32 pids[2];
+  int fd;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (argv[5]);
+  release = g_build_filename (dir, "release", NULL);
+  held = g_build_filename (dir, "held", NULL);
+  held_pid = g_build_filename (held, "pid", NULL);
+  g_assert_cmpint (mkfifo (release, 0600), ==, 0);
+
+  executor = test_executor_new (2, "worker-argv", argv, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    futures[i] = test_submit (executor, "pid", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    {
+      GVariant *result = proc_future_result (futures[i], TEST_TIMEOUT_USEC, &error);
+
+      if (error != NULL)
+        g_error ("task %u waits for the held worker (state %d): %s",
+                 i, proc_future_get_state (futures[i]), error->message);
+      g_variant_get (result, "(i)", &pids[i]);
+      g_variant_unref (result);
+    }
+  g_assert_cmpint (pids[0], ==, pids[1]);
+
+  /* Opening the fifo waits for the held shell to open it: written then. */
+  fd = open (release, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "\n", 1), ==, 1);
+  close (fd);
+
+  g_assert_true (g_file_get_contents (held_pid, &contents, NULL, NULL));
+  g_assert_cmpint (atoi (contents), >, 0);
+  g_assert_cmpint (atoi (contents), !=, pids[0]);
+
+  /* The held one starts now and takes its share. */
+  test_assert_pool_works (executor, 10);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    g_object_unref (futures[i]);
+
+  g_assert_cmpint (g_unlink (held_pid), ==, 0);
+  g_assert_cmpint (g_rmdir (held), ==, 0);
+  g_assert_cmpint (g_unlink (release), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 /* shutdown(wait=TRUE) returns only when every queued future is done. */
@@ -1325,6 +1400,7 @@ main (int   argc,
   g_test_add_func ("/executor/max-tasks-per-child", test_max_tasks_per_child);
   g_test_add_func ("/executor/idle-timeout", test_idle_timeout);
   g_test_add_func ("/executor/no-head-of-line-blocking", test_no_head_of_line_blocking);
+  g_test_add_func ("/executor/first-ready-worker-runs-oldest", test_first_ready_worker_runs_oldest);
   g_test_add_func ("/executor/shutdown/wait", test_shutdown_wait);
   g_test_add_func ("/executor/shutdown/cancel-futures", test_shutdown_cancel_futures);
   g_test_add_func ("/executor/shutdown/async", test_shutdown_async);
