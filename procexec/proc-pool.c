@@ -30,6 +30,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -89,6 +90,7 @@ struct _Worker {
   WorkerState  state;
   gboolean     reading;         /* FALSE after a protocol error or EOF */
   gboolean     waiter_reading;  /* a thread waiting on a future reads it */
+  int          waiter_wake_fd;  /* eventfd that waiter polls too, or -1 */
   gboolean     exited;          /* while waiter_reading: that thread frees it */
   gboolean     ready;           /* READY was seen */
   gboolean     init_failed;
@@ -893,6 +895,8 @@ worker_free (Worker *w)
   close (w->epoll_fd);
   if (w->pidfd >= 0)
     close (w->pidfd);
+  if (w->waiter_wake_fd >= 0)
+    close (w->waiter_wake_fd);
   g_clear_object (&w->process);
   g_clear_object (&w->kill_victim);
   g_clear_error (&w->kill_error);
@@ -1124,10 +1128,15 @@ worker_still_running (Worker  *w,
 {
   ProcFuture *head;
 
-  /* A thread waiting on the head reads the socket itself, and only when
-   * the head is the worker's only task: no other can be hit. */
-  if (w->reading && !w->waiter_reading)
-    worker_process_input (w, MAX_READS_PER_WAKE);
+  /* Read even when a thread waiting on the head polls the socket (the
+   * channel is only touched under io_lock), then wake that thread: it
+   * may have nothing left to read. */
+  if (w->reading)
+    {
+      worker_process_input (w, MAX_READS_PER_WAKE);
+      if (w->waiter_reading)
+        eventfd_write (w->waiter_wake_fd, 1);
+    }
   head = g_queue_peek_head (&w->inflight);
   return head != NULL && head->id == head_id && w->state != WORKER_DYING;
 }
@@ -1623,6 +1632,8 @@ worker_spawn (ProcPool  *self,
   w->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, (pid_t) pid, 0) : -1;
   w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
   w->epoll_fd = epoll_fd;
+  /* Without it, threads that wait leave reading to the I/O thread. */
+  w->waiter_wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->state = WORKER_STARTING;
   w->reading = TRUE;
   g_queue_init (&w->inflight);
@@ -1996,13 +2007,15 @@ _proc_pool_read_until_done (ProcPool   *self,
   while (!proc_future_is_done (future))
     {
       Worker *w = worker_running (self, future);
-      struct pollfd pfd = { 0 };
+      struct pollfd pfd[2] = { { 0 } };
       struct timespec ts, *timeout = NULL;
       int n;
 
       if (w == NULL || w->inflight.length != 1 || !g_queue_is_empty (&self->queue) ||
           w->waiter_reading || !w->reading ||
           (w->state != WORKER_READY && w->state != WORKER_RETIRING))
+        break;
+      if (w->waiter_wake_fd < 0)
         break;
       if (end_time >= 0)
         {
@@ -2018,10 +2031,14 @@ _proc_pool_read_until_done (ProcPool   *self,
       /* The I/O thread stops watching for input without being woken. */
       w->waiter_reading = TRUE;
       worker_update_events (w);
-      pfd.fd = proc_channel_get_fd (w->channel);
-      pfd.events = POLLIN;
+      pfd[0].fd = proc_channel_get_fd (w->channel);
+      pfd[0].events = POLLIN;
+      /* The I/O thread may read the socket too, when a timer of the task
+       * fires: it then wakes this thread through that. */
+      pfd[1].fd = w->waiter_wake_fd;
+      pfd[1].events = POLLIN;
       g_mutex_unlock (&self->io_lock);
-      n = ppoll (&pfd, 1, timeout, NULL);
+      n = ppoll (pfd, 2, timeout, NULL);
       g_mutex_lock (&self->io_lock);
       w->waiter_reading = FALSE;
 
@@ -2030,7 +2047,13 @@ _proc_pool_read_until_done (ProcPool   *self,
           worker_free (w);
           break;
         }
-      if (n > 0)
+      if (n > 0 && pfd[1].revents != 0)
+        {
+          eventfd_t count;
+
+          eventfd_read (w->waiter_wake_fd, &count);
+        }
+      if (n > 0 && pfd[0].revents != 0)
         {
           /* One read: a reply is one frame, and more input makes the
            * next poll return at once. */
