@@ -1011,6 +1011,17 @@ worker_gone (Worker *w,
 
   early = !w->ready && !w->init_failed;
 
+  /* The pool killed it for a task that ended meanwhile (its result was
+   * still unread): the worker may have started the next one. */
+  if (w->kill_victim != NULL && g_queue_find (&w->inflight, w->kill_victim) == NULL)
+    {
+      char *longer = g_strdup_printf ("%s (by the pool, for task “%s”, which ended as it was killed)",
+                                      description, w->kill_victim->task_name);
+
+      g_free (description);
+      description = longer;
+    }
+
   while ((future = g_queue_pop_head (&w->inflight)))
     {
       gboolean started = (index++ == 0) && w->ready;
@@ -1714,7 +1725,8 @@ pick_worker (ProcPool *self,
     {
       Worker *w = l->data;
 
-      if (worker_accepts (w, window) &&
+      /* Not behind a task it may be killed for. */
+      if (worker_accepts (w, window) && w->grace_source == NULL &&
           (best == NULL || w->inflight.length < best->inflight.length))
         best = w;
     }
