@@ -122,15 +122,29 @@ int_of (GVariant *tuple)
   return g_variant_get_int32 (child);
 }
 
+/* Runs trivial tasks, two per worker at a time, until each of the
+ * @workers workers has answered one: a task waits for the first worker
+ * ready, so one batch may all run on a worker while another still starts,
+ * and no workload is to be timed while one does (starting is (d)). */
 static void
-warm_up (ProcExecutor *executor, guint n)
+warm_up (ProcExecutor *executor, guint workers)
 {
-  g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) pids = g_hash_table_new (NULL, NULL);
 
-  for (guint i = 0; i < n; i++)
-    g_ptr_array_add (fs, proc_executor_submit (executor, "ident", int_args (0), NULL));
-  for (guint i = 0; i < n; i++)
-    g_variant_unref (result_or_die (fs->pdata[i]));
+  for (guint round = 0; g_hash_table_size (pids) < workers; round++)
+    {
+      g_autoptr(GPtrArray) fs = g_ptr_array_new_with_free_func (g_object_unref);
+
+      if (round == 100000)
+        g_error ("only %u of %u workers answered", g_hash_table_size (pids), workers);
+      for (guint i = 0; i < 2 * workers; i++)
+        g_ptr_array_add (fs, proc_executor_submit (executor, "ident", int_args (0), NULL));
+      for (guint i = 0; i < fs->len; i++)
+        {
+          g_variant_unref (result_or_die (fs->pdata[i]));
+          g_hash_table_add (pids, GINT_TO_POINTER (proc_future_get_worker_pid (fs->pdata[i])));
+        }
+    }
 }
 
 /* A "Name:   123 kB" field of a /proc/<pid> file, in bytes. */
@@ -171,7 +185,7 @@ bench_throughput (guint n)
   ProcFuture **fs = g_new (ProcFuture *, n);
   double t0, t1;
 
-  warm_up (executor, 2 * WORKERS);
+  warm_up (executor, WORKERS);
   t0 = now ();
   for (guint i = 0; i < n; i++)
     fs[i] = proc_executor_submit (executor, "ident", int_args ((gint32) i), NULL);
@@ -203,7 +217,7 @@ bench_map (guint n, guint chunksize)
   guint got = 0;
   double t0, t1;
 
-  warm_up (executor, 2 * WORKERS);
+  warm_up (executor, WORKERS);
   t0 = now ();
   /* The inputs as a C program holds them: an array of int32, seen as the
    * argument tuples `a(i)` without a copy. */
@@ -236,7 +250,7 @@ bench_latency (guint n)
   g_autoptr(ProcExecutor) executor = executor_new (WORKERS);
   double *lat = g_new (double, n);
 
-  warm_up (executor, 2 * WORKERS);
+  warm_up (executor, WORKERS);
   for (guint i = 0; i < n; i++)
     {
       double t0 = now ();
@@ -348,7 +362,7 @@ bench_payload (guint64 size)
   shared = proc_shared_bytes_new (buf, size, &error);
   if (shared == NULL)
     g_error ("%s", error->message);
-  warm_up (executor, 2 * WORKERS);
+  warm_up (executor, WORKERS);
 
   t_in = time_send (executor, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, buf, size, TRUE, NULL, NULL), size);
   t_out = time_receive (executor, "bytes", size);

@@ -19,6 +19,11 @@ def ident(x):
     return x
 
 
+def nap_pid(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def length(b):
     return len(b)
 
@@ -54,6 +59,7 @@ class Pool:
 
     def __init__(self, kind, workers=WORKERS):
         self.kind = kind
+        self.workers = workers
         if kind == "cpython":
             import concurrent.futures
             self.pool = concurrent.futures.ProcessPoolExecutor(workers)
@@ -84,10 +90,18 @@ class Pool:
         else:
             self.pool.shutdown(wait=True)
 
-    def warm_up(self, n=2 * WORKERS):
-        fs = [self.submit(ident, 0) for _ in range(n)]
-        for f in fs:
-            self.result(f)
+    def warm_up(self):
+        """Runs short tasks, two per worker at a time, until each worker
+        has answered one: pools that start workers on demand may run a
+        whole batch on the first worker ready while another still starts,
+        and no workload is to be timed while one does (starting is (d))."""
+        pids = set()
+        for _ in range(10_000):
+            fs = [self.submit(nap_pid, 0.001) for _ in range(2 * self.workers)]
+            pids.update(self.result(f) for f in fs)
+            if len(pids) >= self.workers:
+                return
+        raise SystemExit(f"{self.kind}: only {len(pids)} of {self.workers} workers answered")
 
 
 def throughput(kind, n):
@@ -154,10 +168,7 @@ def scaling(kind, n):
     cpu = []
     for workers in (1, 2):
         p = Pool(kind, workers)
-        # As bench-procexec: one trivial task per worker, submitted at once,
-        # so that every worker has started (pools that start workers on
-        # demand start one per task while none is idle). Starting is (d).
-        p.warm_up(workers)
+        p.warm_up()
         t = time.perf_counter()
         fs = [p.submit(timed_spin, n) for _ in range(8)]
         cpu.append(sum(p.result(f) for f in fs))
