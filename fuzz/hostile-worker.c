@@ -9,7 +9,9 @@
  *
  * The hostile one speaks to the parent on its channel (fd
  * $PROCEXEC_CHANNEL_FD) and, WHEN
- *   hello      it has read the HELLO, sends the bytes of FILE;
+ *   hello      it has read the HELLO, sends the bytes of FILE (with
+ *              +eof, but for a READY they start with: a frame cut short
+ *              is then its whole answer, and it never becomes ready);
  *   run        it has read the HELLO, sends a proper READY, reads frames up
  *              to the first RUN or RUN_CHUNK, then sends the bytes of FILE
  *              (but for a READY they start with, which would be a second
@@ -192,8 +194,11 @@ main (int argc, char **argv)
 
   fuzz_input_open (&input, (const guint8 *) contents, size);
   /* After our own READY, a leading READY of the file would only
-   * be a second one: drop it, and send what follows. */
-  if (after_run && input.stream_len >= sizeof ready &&
+   * be a second one: drop it, and send what follows. A frame cut short
+   * in answer to the HELLO goes without it too: after a READY, the
+   * parent may give this worker the task before it sees the channel
+   * closed (a later read), and the task would then die with it. */
+  if ((after_run || eof) && input.stream_len >= sizeof ready &&
       memcmp (input.stream, ready, 12) == 0)
     {
       input.stream += sizeof ready;

@@ -9,9 +9,10 @@
  * to a real executor, twice:
  *   /hostile/hello/NAME   in answer to the HELLO, before the worker is
  *                         given a task (a task waits for a READY worker),
- *                         all in one write: the worker is killed before
- *                         the pool gives it the task, which then runs on a
- *                         real worker and succeeds;
+ *                         all in one write (a frame cut short without
+ *                         the READY it starts with): the worker is killed
+ *                         before the pool gives it the task, which then
+ *                         runs on a real worker and succeeds;
  *   /hostile/run/NAME     after a proper READY, once the task's RUN arrived:
  *                         the task fails with PROC_ERROR_PROTOCOL naming
  *                         the worker's pid.
