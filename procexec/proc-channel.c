@@ -752,7 +752,12 @@ bytes_from_memfd (int      fd,
       return NULL;
     }
 
-  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  /* Not pre-faulted: the pages are all there (the memfd is sealed and not
+   * sparse), and a read fault maps the pages around it as well, so reading
+   * every byte of a lazy mapping costs less than populating it (16 MiB:
+   * 1.4 ms against 1.9-2.9 ms here), and a task that reads part of a
+   * payload pays only for that part. */
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (map == MAP_FAILED)
     {
       int saved = errno;
