@@ -140,7 +140,20 @@ def latency(kind, n):
     return {"median_us": lat[n // 2], "p99_us": lat[n * 99 // 100]}
 
 
+def import_pool(kind):
+    """Imports what a pool of @kind is made from, as a program would have
+    before it makes one: (d) times making the pool, not importing it."""
+    if kind == "cpython":
+        import concurrent.futures.process  # noqa: F401
+    elif kind == "procexec":
+        import procexec
+        procexec.ProcessPoolExecutor  # imported on first use
+    elif kind == "mp":
+        import multiprocessing.pool  # noqa: F401
+
+
 def start(kind):
+    import_pool(kind)
     t = time.perf_counter()
     p = Pool(kind)
     p.result(p.submit(ident, 1))
