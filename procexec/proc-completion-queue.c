@@ -148,6 +148,47 @@ proc_completion_queue_add (ProcCompletionQueue *self,
 }
 
 /**
+ * proc_completion_queue_remove:
+ * @self: a completion queue
+ * @future: a future
+ *
+ * Forgets @future: it will not be handed back, and its completion wakes
+ * no thread waiting on the queue. A thread that waits for one future
+ * itself removes it first, so that the thread serving the queue is not
+ * woken for it too; adding it back later is allowed, and hands it back at
+ * once if it is done by then.
+ *
+ * Returns: %TRUE if @future was in the queue, pending or ready (not taken
+ *   yet); %FALSE if it was not
+ */
+gboolean
+proc_completion_queue_remove (ProcCompletionQueue *self,
+                              ProcFuture          *future)
+{
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (PROC_IS_COMPLETION_QUEUE (self), FALSE);
+  g_return_val_if_fail (PROC_IS_FUTURE (future), FALSE);
+
+  _proc_futures_lock ();
+  if (g_hash_table_steal (self->pending, future))
+    {
+      _proc_future_remove_waiter_locked (future, &self->waiter);
+      found = TRUE;
+    }
+  else if (g_queue_remove (&self->ready, future))
+    found = TRUE;
+  _proc_futures_unlock ();
+
+  /* The queue's reference, dropped outside the lock: it may be the last,
+   * and the teardown of a binding's wrapper (a toggle reference) may then
+   * take the binding's own lock. */
+  if (found)
+    g_object_unref (future);
+  return found;
+}
+
+/**
  * proc_completion_queue_get_n_pending:
  * @self: a completion queue
  *

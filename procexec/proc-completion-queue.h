@@ -27,6 +27,9 @@ PROC_AVAILABLE_IN_ALL
 void                 proc_completion_queue_add           (ProcCompletionQueue  *self,
                                                           ProcFuture           *future);
 PROC_AVAILABLE_IN_ALL
+gboolean             proc_completion_queue_remove        (ProcCompletionQueue  *self,
+                                                          ProcFuture           *future);
+PROC_AVAILABLE_IN_ALL
 guint                proc_completion_queue_get_n_pending (ProcCompletionQueue  *self);
 PROC_AVAILABLE_IN_ALL
 guint                proc_completion_queue_get_n_ready   (ProcCompletionQueue  *self);

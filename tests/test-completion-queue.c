@@ -5,7 +5,8 @@
  * Futures come back in completion order (not in the order they were
  * added), one at a time (next), in batches (take) or asynchronously
  * (next_async); done futures are ready at once; waits time out, and
- * close() wakes blocked waiters; a queue serves futures of several
+ * close() wakes blocked waiters; a removed future is forgotten, pending
+ * or ready; a queue serves futures of several
  * executors; and it carries thousands of futures.
  *
  * Completion order is made deterministic without timing: futures queued
@@ -191,6 +192,76 @@ test_already_done (void)
   g_object_unref (queue);
   proc_executor_shutdown (busy, TRUE, FALSE);
   g_object_unref (busy);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+  test_drain_context (NULL);
+}
+
+/* remove(): a removed future is not handed back and wakes nobody, whether
+ * it was pending or ready; added back, it is handed back as any other. */
+static void
+test_remove (void)
+{
+  ProcFuture *sleeper, *a, *b, *c, *f;
+  ProcExecutor *executor = busy_executor_new (&sleeper);
+  ProcCompletionQueue *queue = proc_completion_queue_new ();
+
+  a = test_submit (executor, "echo", g_variant_new ("(u)", 1));
+  b = test_submit (executor, "echo", g_variant_new ("(u)", 2));
+  c = test_submit (executor, "echo", g_variant_new ("(u)", 3));
+  proc_completion_queue_add (queue, a);
+  proc_completion_queue_add (queue, b);
+  proc_completion_queue_add (queue, c);
+
+  /* Pending: removed, it completes unseen by the queue. */
+  g_assert_true (proc_completion_queue_remove (queue, a));
+  g_assert_false (proc_completion_queue_remove (queue, a));
+  g_assert_cmpuint (proc_completion_queue_get_n_pending (queue), ==, 2);
+  g_assert_true (proc_future_cancel (a));
+  g_assert_cmpuint (proc_completion_queue_get_n_ready (queue), ==, 0);
+  g_assert_null (proc_completion_queue_next (queue, 0));
+
+  /* Ready: removed before it is taken. */
+  g_assert_true (proc_future_cancel (b));
+  g_assert_cmpuint (proc_completion_queue_get_n_ready (queue), ==, 1);
+  g_assert_true (proc_completion_queue_remove (queue, b));
+  g_assert_cmpuint (proc_completion_queue_get_n_ready (queue), ==, 0);
+  g_assert_null (proc_completion_queue_next (queue, 0));
+
+  /* Taken already: not in the queue any more. */
+  g_assert_true (proc_future_cancel (c));
+  f = proc_completion_queue_next (queue, 0);
+  g_assert_true (f == c);
+  g_object_unref (f);
+  g_assert_false (proc_completion_queue_remove (queue, c));
+
+  /* Added back once done: ready at once. A future never added is not in
+   * the queue. */
+  proc_completion_queue_add (queue, a);
+  f = proc_completion_queue_next (queue, 0);
+  g_assert_true (f == a);
+  g_object_unref (f);
+  g_assert_false (proc_completion_queue_remove (queue, sleeper));
+
+  /* Removed and added back while pending: its real completion is handed
+   * back. */
+  proc_completion_queue_add (queue, sleeper);
+  g_assert_true (proc_completion_queue_remove (queue, sleeper));
+  proc_completion_queue_add (queue, sleeper);
+  finish_sleeper (sleeper);
+  f = proc_completion_queue_next (queue, TEST_TIMEOUT_USEC);
+  g_assert_true (f == sleeper);
+  g_object_unref (f);
+  g_assert_cmpuint (proc_completion_queue_get_n_pending (queue), ==, 0);
+  g_assert_cmpuint (proc_completion_queue_get_n_ready (queue), ==, 0);
+
+  /* A reference the queue kept of what it forgot would be a leak, which
+   * the valgrind and ASan runs of this suite report. */
+  g_object_unref (b);
+  g_object_unref (a);
+  g_object_unref (c);
+  g_object_unref (sleeper);
+  g_object_unref (queue);
   proc_executor_shutdown (executor, TRUE, FALSE);
   g_object_unref (executor);
   test_drain_context (NULL);
@@ -664,6 +735,7 @@ main (int   argc,
 
   g_test_add_func ("/completion-queue/completion-order", test_completion_order);
   g_test_add_func ("/completion-queue/already-done", test_already_done);
+  g_test_add_func ("/completion-queue/remove", test_remove);
   g_test_add_func ("/completion-queue/timeouts", test_timeouts);
   g_test_add_func ("/completion-queue/close-wakes-waiters", test_close_wakes_waiters);
   g_test_add_func ("/completion-queue/next-async", test_next_async);
