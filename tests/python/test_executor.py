@@ -811,6 +811,46 @@ class ShutdownTest(unittest.TestCase):
         executor.shutdown(wait=True)
         self.assertEqual(procexec_children(), [])
 
+    def test_waiter_settling_the_last_future_ends_the_collector(self):
+        # result() on the only pending future takes it out of the
+        # completion queue and settles it itself; once the executor is shut
+        # down, that may be the last future, and the collector, which then
+        # never hears of it, must still be woken to end.
+        from procexec import _executor
+        saved = _executor._FAST_WAIT_USEC
+        # The waiter waits in C for as long as the test may take, so that
+        # it is the one that settles the future.
+        _executor._FAST_WAIT_USEC = DEADLINE * 1_000_000
+        gate = Gate()
+        executor = ProcessPoolExecutor(1)
+        try:
+            f = executor.submit(gated, gate.dir, 7)
+            gate.wait_started()
+            st = f._st
+            executor.shutdown(wait=False)
+            results = []
+            waiter = threading.Thread(target=lambda: results.append(f.result()))
+            waiter.start()
+            # Once the waiter has taken the future out of the queue, it is
+            # the one that sees it complete.
+            deadline = time.monotonic() + DEADLINE
+            while st.cq.get_n_pending() != 0:
+                self.assertLess(time.monotonic(), deadline, 'result() never took the future')
+                time.sleep(0.001)
+            gate.open()
+            waiter.join(DEADLINE)
+            self.assertEqual(results, [7])
+            # shutdown() would close the queue itself, now that nothing is
+            # pending: the collector must end without it.
+            collector = st.collector
+            collector.join(DEADLINE)
+            self.assertFalse(collector.is_alive(), 'the collector did not end')
+        finally:
+            _executor._FAST_WAIT_USEC = saved
+            gate.close()
+            executor.shutdown()
+        self.assertEqual(procexec_children(), [])
+
     def test_no_leaked_fds_threads_or_processes(self):
         with ProcessPoolExecutor(2) as executor:   # warm up GLib's own threads and fds
             executor.submit(add, 1, 1).result()

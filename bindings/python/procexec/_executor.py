@@ -277,18 +277,30 @@ class Future(_cf.Future):
         d = self.__dict__
         if d.get('_done_callbacks') or d.get('_waiters') or pf in st.with_progress:
             return timeout
-        if timeout is None:
-            done = pf.wait(_FAST_WAIT_USEC)
-        else:
-            start = time.monotonic()
-            done = pf.wait(min(_FAST_WAIT_USEC, int(timeout * 1_000_000)))
-            timeout = max(0.0, timeout - (time.monotonic() - start))
-        if done:
-            # The collector will find it gone when the completion queue
-            # hands it the same future.
-            box = st.claim(pf)
-            if box is not None:
-                _settle_guarded(pf, box)
+        # Out of the completion queue while this thread waits, so that the
+        # collector is not woken for it too (and does not take the GIL
+        # from this thread just to find it settled). Whatever happens here,
+        # a future this thread did not settle goes back (adding it twice,
+        # or one the collector has, is harmless: claim() settles it once).
+        claimed = False
+        try:
+            st.cq_remove(pf)
+            if timeout is None:
+                done = pf.wait(_FAST_WAIT_USEC)
+            else:
+                start = time.monotonic()
+                done = pf.wait(min(_FAST_WAIT_USEC, int(timeout * 1_000_000)))
+                timeout = max(0.0, timeout - (time.monotonic() - start))
+            if done:
+                box = st.claim(pf)
+                if box is not None:
+                    claimed = True
+                    _settle_guarded(pf, box)
+        finally:
+            if not claimed:
+                st.cq_add(pf)
+        if claimed and st.stopping:
+            st.wake_collector_if_idle()
         return timeout
 
     # -- completion, by the collector thread --
@@ -427,6 +439,7 @@ class _State:
         # Bound once: submit() is the hot path.
         self.gexec_submit = gexec.submit
         self.cq_add = self.cq.add
+        self.cq_remove = self.cq.remove
         self.shared_fds = []       # see _sharing
 
     def track(self, f, pf):
@@ -507,6 +520,14 @@ class _State:
                 continue
             # Fails, harmlessly, if a worker took it meanwhile.
             f.cancel()
+
+    def wake_collector_if_idle(self):
+        """Once stopping: a future settled outside the collector may have
+        been the last, which the collector, waiting on the completion
+        queue, would not hear of; closing the queue wakes it to end."""
+        with self.lock:
+            if not self.pending:
+                self.cq.close()
 
     def request_stop(self):
         """Lets the collector end once every submitted future is settled."""
