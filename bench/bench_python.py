@@ -54,23 +54,28 @@ def rss_of(pid):
     return 0
 
 
+def pool_class(kind):
+    """The pool of @kind, imported: (d) calls this before its clock starts,
+    as a program has imported its pool before it makes one."""
+    if kind == "cpython":
+        from concurrent.futures.process import ProcessPoolExecutor
+        return ProcessPoolExecutor
+    if kind == "procexec":
+        from procexec import ProcessPoolExecutor
+        return ProcessPoolExecutor
+    if kind == "mp":
+        import multiprocessing.pool
+        return multiprocessing.pool.Pool
+    raise SystemExit(f"unknown pool {kind}")
+
+
 class Pool:
     """The three pools behind one small interface."""
 
     def __init__(self, kind, workers=WORKERS):
         self.kind = kind
         self.workers = workers
-        if kind == "cpython":
-            import concurrent.futures
-            self.pool = concurrent.futures.ProcessPoolExecutor(workers)
-        elif kind == "procexec":
-            import procexec
-            self.pool = procexec.ProcessPoolExecutor(workers)
-        elif kind == "mp":
-            import multiprocessing
-            self.pool = multiprocessing.Pool(workers)
-        else:
-            raise SystemExit(f"unknown pool {kind}")
+        self.pool = pool_class(kind)(workers)
 
     def submit(self, fn, *args):
         if self.kind == "mp":
@@ -140,20 +145,8 @@ def latency(kind, n):
     return {"median_us": lat[n // 2], "p99_us": lat[n * 99 // 100]}
 
 
-def import_pool(kind):
-    """Imports what a pool of @kind is made from, as a program would have
-    before it makes one: (d) times making the pool, not importing it."""
-    if kind == "cpython":
-        import concurrent.futures.process  # noqa: F401
-    elif kind == "procexec":
-        import procexec
-        procexec.ProcessPoolExecutor  # imported on first use
-    elif kind == "mp":
-        import multiprocessing.pool  # noqa: F401
-
-
 def start(kind):
-    import_pool(kind)
+    pool_class(kind)
     t = time.perf_counter()
     p = Pool(kind)
     p.result(p.submit(ident, 1))

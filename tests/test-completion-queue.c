@@ -6,8 +6,8 @@
  * added), one at a time (next), in batches (take) or asynchronously
  * (next_async); done futures are ready at once; waits time out, and
  * close() wakes blocked waiters; a removed future is forgotten, pending
- * or ready; a queue serves futures of several
- * executors; and it carries thousands of futures.
+ * or ready; a queue serves futures of several executors; and it carries
+ * thousands of futures.
  *
  * Completion order is made deterministic without timing: futures queued
  * behind a busy worker complete when they are cancelled, in the order the

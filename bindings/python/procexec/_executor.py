@@ -522,9 +522,10 @@ class _State:
             f.cancel()
 
     def wake_collector_if_idle(self):
-        """Once stopping: a future settled outside the collector may have
-        been the last, which the collector, waiting on the completion
-        queue, would not hear of; closing the queue wakes it to end."""
+        """Once stopping, with nothing pending, closes the completion
+        queue, which wakes the collector to end: it may be waiting on the
+        queue with nothing to wait for, as after the last future was
+        settled outside it (see Future._settle_here)."""
         with self.lock:
             if not self.pending:
                 self.cq.close()
@@ -534,9 +535,8 @@ class _State:
         with self.lock:
             self.shutdown = True
             self.stopping = True
-            if not self.pending:
-                # It may be waiting with nothing to wait for: wake it.
-                self.cq.close()
+        # It may be waiting with nothing to wait for.
+        self.wake_collector_if_idle()
 
     def join_collector(self):
         t = self.collector
