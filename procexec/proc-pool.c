@@ -1655,6 +1655,12 @@ worker_spawn (ProcPool  *self,
   ws->pool = self;
   ws->worker = w;
   g_source_add_unix_fd (w->source, epoll_fd, G_IO_IN);
+  /* Dispatching never iterates the context again. Without this, GLib
+   * blocks the source around each dispatch: it takes the fd out of the
+   * context's poll set and puts it back, and each of the two signals the
+   * context's wake-up eventfd, which costs two write()s and makes the next
+   * poll() return at once to read it. */
+  g_source_set_can_recurse (w->source, TRUE);
   g_source_set_static_name (w->source, "[procexec] worker channel");
   g_source_attach (w->source, self->context);
 
