@@ -47,9 +47,14 @@
 /* How many new workers may die before becoming ready, in a row, before
  * the pool gives up instead of respawning forever. */
 #define MAX_EARLY_DEATHS 3
-/* Tasks sent ahead to a busy worker, when tasks are observed to be short. */
+/* Tasks are sent ahead to a busy worker when they are observed to be
+ * short: about WINDOW_USEC of work per worker, between 2 and MAX_WINDOW
+ * tasks. Deeper windows batch more frames per system call; the time bound
+ * keeps small what a worker holds while another is idle (and such tasks
+ * are reclaimed: worker_reclaim_queued()). */
 #define SHORT_TASK_USEC  2000
-#define MAX_WINDOW       16
+#define WINDOW_USEC      2000
+#define MAX_WINDOW       64
 /* A worker is read at most this many times per wake-up, to be fair. */
 #define MAX_READS_PER_WAKE 8
 
@@ -1724,9 +1729,9 @@ pick_worker (ProcPool *self,
     return NULL;
 
   /* ... then, for short tasks, the least loaded busy one. */
-  window = self->avg_task_usec < SHORT_TASK_USEC ? MAX_WINDOW : 1;
-  if (window <= 1)
+  if (self->avg_task_usec >= SHORT_TASK_USEC)
     return NULL;
+  window = (guint) CLAMP (WINDOW_USEC / MAX (self->avg_task_usec, 1.0), 2.0, (double) MAX_WINDOW);
   for (GList *l = self->workers; l != NULL; l = l->next)
     {
       Worker *w = l->data;
