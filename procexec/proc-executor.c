@@ -505,6 +505,13 @@ proc_executor_class_init (ProcExecutorClass *klass)
    *
    * How long, in microseconds, an interrupted task may take to return
    * after its cancellable trips, before its worker is killed.
+   *
+   * It is also how long a worker that was asked to exit (at shutdown,
+   * after [property@Executor:max-tasks-per-child] tasks, above
+   * [property@Executor:worker-max-rss], when idle for
+   * [property@Executor:idle-timeout]) may take to end after it closed its
+   * channel: its atexit handlers or its language's finalization run
+   * then. [method@Executor.shutdown] waits for it.
    */
   properties[PROP_CANCEL_GRACE] =
     g_param_spec_int64 ("cancel-grace", NULL, NULL, 0, G_MAXINT64, DEFAULT_CANCEL_GRACE_USEC,

@@ -1117,6 +1117,39 @@ worker_kill (Worker     *w,
   worker_kill_with_signal (w, victim, error, SIGKILL);
 }
 
+static gboolean
+on_exit_grace (gpointer data)
+{
+  Worker *w = data;
+
+  if (!io_lock_for_source (w->pool))
+    return G_SOURCE_REMOVE;
+  g_clear_pointer (&w->grace_source, g_source_unref);
+  /* Through the pidfd: the worker may have been reaped since (its
+   * worker_gone() not yet run), and its pid reused. */
+  if (w->pidfd >= 0)
+    syscall (SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+  else
+    worker_kill (w, NULL, NULL);
+  g_mutex_unlock (&w->pool->io_lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* @w was asked to exit, owes no task and has closed its channel: it may
+ * still be running atexit handlers or its language's finalization (a
+ * Python worker flushing its output). It gets cancel-grace to end on its
+ * own before it is killed; shutdown waits for it either way. */
+static void
+worker_await_exit (Worker *w)
+{
+  w->state = WORKER_DYING;
+  clear_source (&w->timeout_source);
+  clear_source (&w->grace_source);
+  clear_source (&w->idle_source);
+  w->grace_source = add_timeout (w->pool, locked_get (w->pool, &w->pool->cancel_grace),
+                                 on_exit_grace, w);
+}
+
 /* ---- workers: input ------------------------------------------------------ */
 
 static void
@@ -1539,6 +1572,8 @@ worker_process_input (Worker *w,
                          g_error_new (PROC_ERROR, PROC_ERROR_PROTOCOL,
                                       "Worker %d closed its channel in the middle of a message",
                                       (int) w->pid));
+          else if (w->state == WORKER_RETIRING && g_queue_is_empty (&w->inflight))
+            worker_await_exit (w);
           else
             worker_kill (w, NULL, NULL);
           worker_update_events (w);

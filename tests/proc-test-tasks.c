@@ -295,6 +295,33 @@ task_print (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
   return NULL;
 }
 
+static char *at_exit_text;
+static guint32 at_exit_delay_msec;
+
+static void
+print_at_exit (void)
+{
+  g_usleep (at_exit_delay_msec * (gulong) 1000);
+  fputs (at_exit_text, stdout);
+  fflush (stdout);
+  g_clear_pointer (&at_exit_text, g_free);
+}
+
+/* print_at_exit (s text, u msec): the worker, when it exits, waits msec
+ * and then writes text to stdout (an atexit handler: the work a program
+ * may do after its worker closed its channel). Returns (). */
+static GVariant *
+task_print_at_exit (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
+{
+  if (!check_args (args, "(su)", error))
+    return NULL;
+  if (at_exit_text == NULL)
+    atexit (print_at_exit);
+  g_free (at_exit_text);
+  g_variant_get (args, "(su)", &at_exit_text, &at_exit_delay_msec);
+  return NULL;
+}
+
 /* progress: reports 0.25 "quarter", 0.5 "half", 1.0 "done"; returns (). */
 static GVariant *
 task_progress (ProcTask *task, GVariant *args, gpointer user_data, GError **error)
@@ -680,6 +707,7 @@ proc_module_init (ProcWorker  *worker,
     { "hang", task_hang },
     { "huge", task_huge },
     { "print", task_print },
+    { "print_at_exit", task_print_at_exit },
     { "progress", task_progress },
     { "progress_out_of_range", task_progress_out_of_range },
     { "pid", task_pid },

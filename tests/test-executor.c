@@ -901,6 +901,56 @@ test_print_stdout (void)
   g_test_trap_assert_stdout ("*hello from the worker*");
 }
 
+/* A worker asked to exit may still have work to do after it closed its
+ * channel (atexit handlers, a language runtime's finalization): shutdown
+ * lets it finish, within cancel-grace, instead of killing it at once. */
+static void
+test_shutdown_lets_worker_exit (void)
+{
+  if (g_test_subprocess ())
+    {
+      ProcExecutor *executor = test_executor_new (1, NULL);
+      ProcFuture *f = test_submit (executor, "print_at_exit",
+                                   g_variant_new ("(su)", "goodbye from atexit\n", 200));
+
+      g_variant_unref (test_result (f));
+      g_object_unref (f);
+      proc_executor_set_cancel_grace (executor, 20 * G_USEC_PER_SEC);
+      proc_executor_shutdown (executor, TRUE, FALSE);
+      g_object_unref (executor);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, TEST_TIMEOUT_USEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*goodbye from atexit*");
+}
+
+/* ... but not for longer: one that does not end within cancel-grace is
+ * killed, and shutdown returns. */
+static void
+test_shutdown_kills_worker_slow_to_exit (void)
+{
+  if (g_test_subprocess ())
+    {
+      ProcExecutor *executor = test_executor_new (1, NULL);
+      ProcFuture *f = test_submit (executor, "print_at_exit",
+                                   g_variant_new ("(su)", "goodbye from atexit\n", 600000));
+
+      g_variant_unref (test_result (f));
+      g_object_unref (f);
+      proc_executor_set_cancel_grace (executor, 50 * 1000);
+      proc_executor_shutdown (executor, TRUE, FALSE);
+      g_assert_cmpuint (proc_executor_get_n_workers (executor), ==, 0);
+      g_object_unref (executor);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, TEST_TIMEOUT_USEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout_unmatched ("*goodbye from atexit*");
+}
+
 typedef struct {
   ProcExecutor *executor;
   guint n_notifies;
@@ -1412,6 +1462,8 @@ main (int   argc,
   g_test_add_func ("/executor/shared-payloads", test_shared_payloads);
   g_test_add_func ("/executor/result-fds", test_result_fds);
   g_test_add_func ("/executor/print-stdout", test_print_stdout);
+  g_test_add_func ("/executor/shutdown/lets-worker-exit", test_shutdown_lets_worker_exit);
+  g_test_add_func ("/executor/shutdown/kills-worker-slow-to-exit", test_shutdown_kills_worker_slow_to_exit);
   g_test_add_func ("/executor/critical/submit-null-executor", test_critical_submit_null_executor);
   g_test_add_func ("/executor/critical/shutdown-null-executor", test_critical_shutdown_null_executor);
   g_test_add_func ("/executor/critical/map-null-executor", test_critical_map_null_executor);

@@ -918,6 +918,27 @@ class ShutdownTest(unittest.TestCase):
             ''')
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, 'apple\n', ''))
 
+    def test_shutdown_lets_a_worker_finish_exiting(self):
+        # A worker's interpreter runs its atexit functions after the worker
+        # closed its channel; shutdown waits for them (within cancel_grace).
+        r = run_script('''
+            from procexec import ProcessPoolExecutor
+            import atexit, sys, time
+            def goodbye():
+                time.sleep(0.2)
+                sys.stdout.write('goodbye\\n')
+                sys.stdout.flush()
+            def task():
+                atexit.register(goodbye)
+                return 1
+            if __name__ == '__main__':
+                with ProcessPoolExecutor(1, cancel_grace=30) as executor:
+                    print(executor.submit(task).result())
+            ''')
+        # The parent's own line is buffered until it exits: compare as a set.
+        self.assertEqual((r.returncode, sorted(r.stdout.splitlines()), r.stderr),
+                         (0, ['1', 'goodbye'], ''))
+
     def test_dropped_executor_finishes_its_work(self):
         # Seed 002: the executor is a local of main(), never shut down.
         r = run_script('''

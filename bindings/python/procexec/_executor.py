@@ -842,7 +842,8 @@ class ProcessPoolExecutor(_base.Executor):
     goes on; mp_context is accepted but workers are always started like
     "spawn". Extras (keyword-only): task_timeout (seconds, the default
     per-task timeout), cancel_grace (seconds an interrupted task has to
-    return before its worker is killed); submit_with(); Future.interrupt();
+    return before its worker is killed, and a worker asked to exit has to
+    finish its interpreter's finalization); submit_with(); Future.interrupt();
     progress reports.
     """
 
