@@ -1084,6 +1084,16 @@ worker_gone (Worker *w,
   g_mutex_unlock (&self->io_lock);
 }
 
+/* @w gets no more work and no more timers: it is on its way out. */
+static void
+worker_set_dying (Worker *w)
+{
+  w->state = WORKER_DYING;
+  clear_source (&w->timeout_source);
+  clear_source (&w->grace_source);
+  clear_source (&w->idle_source);
+}
+
 /* Kills @w; @victim (if still in flight) then fails with @error. */
 static void
 worker_kill_with_signal (Worker     *w,
@@ -1099,11 +1109,12 @@ worker_kill_with_signal (Worker     *w,
     }
   g_clear_error (&error);
 
-  w->state = WORKER_DYING;
-  clear_source (&w->timeout_source);
-  clear_source (&w->grace_source);
-  clear_source (&w->idle_source);
-  if (signum == SIGKILL)
+  worker_set_dying (w);
+  /* Through the pidfd where there is one: the worker may have been reaped
+   * already (its worker_gone() not yet run) and its pid reused. */
+  if (w->pidfd >= 0)
+    syscall (SYS_pidfd_send_signal, w->pidfd, signum, NULL, 0);
+  else if (signum == SIGKILL)
     g_subprocess_force_exit (w->process);
   else
     g_subprocess_send_signal (w->process, signum);
@@ -1125,12 +1136,7 @@ on_exit_grace (gpointer data)
   if (!io_lock_for_source (w->pool))
     return G_SOURCE_REMOVE;
   g_clear_pointer (&w->grace_source, g_source_unref);
-  /* Through the pidfd: the worker may have been reaped since (its
-   * worker_gone() not yet run), and its pid reused. */
-  if (w->pidfd >= 0)
-    syscall (SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
-  else
-    worker_kill (w, NULL, NULL);
+  worker_kill (w, NULL, NULL);
   g_mutex_unlock (&w->pool->io_lock);
   return G_SOURCE_REMOVE;
 }
@@ -1142,10 +1148,7 @@ on_exit_grace (gpointer data)
 static void
 worker_await_exit (Worker *w)
 {
-  w->state = WORKER_DYING;
-  clear_source (&w->timeout_source);
-  clear_source (&w->grace_source);
-  clear_source (&w->idle_source);
+  worker_set_dying (w);
   w->grace_source = add_timeout (w->pool, locked_get (w->pool, &w->pool->cancel_grace),
                                  on_exit_grace, w);
 }
