@@ -901,6 +901,25 @@ test_print_stdout (void)
   g_test_trap_assert_stdout ("*hello from the worker*");
 }
 
+/* In a test's subprocess: a worker that prints "goodbye from atexit"
+ * @delay_msec after it closed its channel is shut down with @grace_usec
+ * of cancel-grace. */
+static void
+shutdown_worker_printing_at_exit (guint32 delay_msec,
+                                  gint64  grace_usec)
+{
+  ProcExecutor *executor = test_executor_new (1, NULL);
+  ProcFuture *f = test_submit (executor, "print_at_exit",
+                               g_variant_new ("(su)", "goodbye from atexit\n", delay_msec));
+
+  g_variant_unref (test_result (f));
+  g_object_unref (f);
+  proc_executor_set_cancel_grace (executor, grace_usec);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_assert_cmpuint (proc_executor_get_n_workers (executor), ==, 0);
+  g_object_unref (executor);
+}
+
 /* A worker asked to exit may still have work to do after it closed its
  * channel (atexit handlers, a language runtime's finalization): shutdown
  * lets it finish, within cancel-grace, instead of killing it at once. */
@@ -909,15 +928,7 @@ test_shutdown_lets_worker_exit (void)
 {
   if (g_test_subprocess ())
     {
-      ProcExecutor *executor = test_executor_new (1, NULL);
-      ProcFuture *f = test_submit (executor, "print_at_exit",
-                                   g_variant_new ("(su)", "goodbye from atexit\n", 200));
-
-      g_variant_unref (test_result (f));
-      g_object_unref (f);
-      proc_executor_set_cancel_grace (executor, 20 * G_USEC_PER_SEC);
-      proc_executor_shutdown (executor, TRUE, FALSE);
-      g_object_unref (executor);
+      shutdown_worker_printing_at_exit (200, 20 * G_USEC_PER_SEC);
       return;
     }
 
@@ -933,16 +944,7 @@ test_shutdown_kills_worker_slow_to_exit (void)
 {
   if (g_test_subprocess ())
     {
-      ProcExecutor *executor = test_executor_new (1, NULL);
-      ProcFuture *f = test_submit (executor, "print_at_exit",
-                                   g_variant_new ("(su)", "goodbye from atexit\n", 600000));
-
-      g_variant_unref (test_result (f));
-      g_object_unref (f);
-      proc_executor_set_cancel_grace (executor, 50 * 1000);
-      proc_executor_shutdown (executor, TRUE, FALSE);
-      g_assert_cmpuint (proc_executor_get_n_workers (executor), ==, 0);
-      g_object_unref (executor);
+      shutdown_worker_printing_at_exit (600000, 50 * 1000);
       return;
     }
 
