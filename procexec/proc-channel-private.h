@@ -63,6 +63,8 @@ gboolean     proc_channel_queue_call      (ProcChannel      *self,
                                            GError          **error);
 gboolean     proc_channel_has_output      (ProcChannel      *self);
 gsize        proc_channel_get_output_size (ProcChannel      *self);
+const guint8 *proc_channel_peek_output    (ProcChannel      *self);
+guint        proc_channel_get_output_n_fds (ProcChannel     *self);
 gboolean     proc_channel_flush           (ProcChannel      *self,
                                            gboolean          blocking,
                                            GError          **error);

@@ -505,6 +505,21 @@ proc_channel_get_output_size (ProcChannel *self)
   return self->out->len - self->out_pos;
 }
 
+/* The proc_channel_get_output_size() bytes queued and not yet sent; valid
+ * until the channel is used again. */
+const guint8 *
+proc_channel_peek_output (ProcChannel *self)
+{
+  return self->out->data + self->out_pos;
+}
+
+/* How many fds wait to go with the queued bytes. */
+guint
+proc_channel_get_output_n_fds (ProcChannel *self)
+{
+  return self->out_fds->len;
+}
+
 static gssize
 send_some (ProcChannel *self)
 {

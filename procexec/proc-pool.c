@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -86,6 +87,7 @@ struct _Worker {
   GPid         pid;
   int          pidfd;           /* -1 when the kernel has none */
   ProcChannel *channel;
+  int          result_log_fd;   /* memfd of the results it holds back, or -1 */
   /* The I/O thread polls an epoll set holding only the worker's socket,
    * not the socket itself: what it watches for can then change without
    * waking it up. */
@@ -898,6 +900,8 @@ worker_free (Worker *w)
   clear_source (&w->source);
   proc_channel_free (w->channel);
   close (w->epoll_fd);
+  if (w->result_log_fd >= 0)
+    close (w->result_log_fd);
   if (w->pidfd >= 0)
     close (w->pidfd);
   if (w->waiter_wake_fd >= 0)
@@ -912,6 +916,8 @@ static void worker_process_input (Worker *w, guint max_reads);
 
 static void worker_gone (Worker *w,
                          int     status);
+static void worker_set_dying (Worker *w);
+static void worker_handle_frame (Worker *w, ProcFrame *frame);
 
 /* The wait status waitid() reported in @info, as waitpid() gives it. */
 static int
@@ -994,6 +1000,44 @@ worker_exited (GObject      *object,
   worker_gone (w, status);
 }
 
+/* Completes the tasks of @w, which died, whose results it held back (see
+ * the result log in proc-protocol-private.h): the log's frames are those
+ * results in order, some of them perhaps written to the socket too. */
+static void
+worker_recover_held_results (Worker *w)
+{
+  const ProcResultLogHeader *log;
+  guint32 length;
+
+  if (w->result_log_fd < 0 || g_queue_is_empty (&w->inflight))
+    return;
+  log = mmap (NULL, PROC_RESULT_LOG_SIZE, PROT_READ, MAP_SHARED, w->result_log_fd, 0);
+  if (log == MAP_FAILED)
+    return;
+
+  length = (guint32) g_atomic_int_get ((const gint *) &log->length);
+  if (length <= PROC_RESULT_LOG_SIZE - sizeof *log)
+    {
+      /* Parsed as any frame from a worker is: the log is its to write. */
+      ProcChannel *reader = proc_channel_new_for_fds (-1, -1, PROC_CHANNEL_FLAGS_PEER_IS_WORKER |
+                                                              PROC_CHANNEL_FLAGS_NO_FD_PASSING);
+      ProcFrame frame;
+
+      proc_channel_feed (reader, (const guint8 *) (log + 1), length, NULL, 0);
+      while (!g_queue_is_empty (&w->inflight) && proc_channel_next (reader, &frame, NULL))
+        {
+          ProcFuture *head = g_queue_peek_head (&w->inflight);
+
+          /* Other frames were read from the socket already. */
+          if (frame.kind == PROC_MSG_RESULT && frame.id == head->id)
+            worker_handle_frame (w, &frame);
+          proc_frame_clear (&frame);
+        }
+      proc_channel_free (reader);
+    }
+  munmap ((void *) log, PROC_RESULT_LOG_SIZE);
+}
+
 /* Fails or requeues what @w had, and forgets it: it is reaped and its
  * exit is described by @status. */
 static void
@@ -1006,13 +1050,26 @@ worker_gone (Worker *w,
   ProcFuture *future;
   GList *requeue = NULL;
   guint index = 0;
+  gboolean victim_in_flight;
 
   g_mutex_lock (&self->io_lock);
   description = describe_exit (w->pid, status);
 
-  /* Whatever it wrote before dying is still in the socket. */
+  /* Whatever it wrote before dying is still in the socket, and what it
+   * held back in its result log. */
   if (w->reading)
     worker_process_input (w, G_MAXUINT);
+  worker_set_dying (w);
+  victim_in_flight = w->kill_victim != NULL && g_queue_find (&w->inflight, w->kill_victim) != NULL;
+  worker_recover_held_results (w);
+  if (victim_in_flight && g_queue_find (&w->inflight, w->kill_victim) == NULL &&
+      g_error_matches (w->kill_error, PROC_ERROR, PROC_ERROR_PROTOCOL) &&
+      g_queue_peek_head (&w->inflight) != NULL)
+    {
+      /* The task blamed for a malformed message had ended, its result
+       * held back: the bytes came from the task that ran after it. */
+      g_set_object (&w->kill_victim, g_queue_peek_head (&w->inflight));
+    }
 
   early = !w->ready && !w->init_failed;
 
@@ -1619,6 +1676,25 @@ static GSourceFuncs worker_source_funcs = {
 
 /* ---- workers: birth ------------------------------------------------------ */
 
+/* A new worker's result log (see proc-protocol-private.h), sealed so
+ * that the worker cannot shrink it under the parent's reads; -1 when it
+ * cannot be made, and the worker then holds nothing back. */
+static int
+result_log_new (void)
+{
+  int fd = memfd_create ("procexec-result-log", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+  if (fd < 0)
+    return -1;
+  if (ftruncate (fd, PROC_RESULT_LOG_SIZE) < 0 ||
+      fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
 /* Between fork() and exec(): only async-signal-safe calls. */
 static void
 limit_address_space (gpointer data)
@@ -1685,6 +1761,7 @@ worker_spawn (ProcPool  *self,
    * the pid still names it. */
   w->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, (pid_t) pid, 0) : -1;
   w->channel = proc_channel_new (sv[0], PROC_CHANNEL_FLAGS_PEER_IS_WORKER);
+  w->result_log_fd = result_log_new ();
   w->epoll_fd = epoll_fd;
   /* Without it, threads that wait leave reading to the I/O thread. */
   w->waiter_wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1711,7 +1788,16 @@ worker_spawn (ProcPool  *self,
   hello = g_variant_ref_sink (g_variant_new ("(u^aaymsv)", (guint32) PROC_PROTOCOL_VERSION,
                                              self->modules ? self->modules : (char *[]) { NULL },
                                              self->initializer, self->initargs));
-  proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, NULL, NULL);
+  if (w->result_log_fd >= 0)
+    {
+      g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+
+      if (g_unix_fd_list_append (fds, w->result_log_fd, NULL) < 0)
+        g_clear_object (&fds);
+      proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, fds, NULL);
+    }
+  else
+    proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, NULL, NULL);
 
   g_subprocess_wait_async (process, NULL, worker_exited, w);
   worker_flush (w);

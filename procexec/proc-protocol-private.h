@@ -9,7 +9,7 @@
 
 G_BEGIN_DECLS
 
-#define PROC_PROTOCOL_VERSION 4
+#define PROC_PROTOCOL_VERSION 5
 
 /* The GVariantType of a type string literal. G_VARIANT_TYPE() checks its
  * string at every call, a few hundred instructions, and the frame types
@@ -30,10 +30,29 @@ G_BEGIN_DECLS
 #define PROC_CHANNEL_FD_ENV "PROCEXEC_CHANNEL_FD"
 #define PROC_CHANNEL_FD     3
 
+/* The result log: a memfd of PROC_RESULT_LOG_SIZE bytes, sealed against
+ * resizing, that the parent gives a worker with HELLO. A worker may hold
+ * back the result of a short task, to write it together with the next
+ * ones, only while a copy of its frame is in the log: if the worker dies
+ * before writing it, the parent reads it there. The log is a
+ * ProcResultLogHeader followed by whole frames; the worker raises @length
+ * (atomically, after the frame's bytes) for each frame it holds back, and
+ * sets it to 0 once they are written to the channel (see proc-worker.c
+ * for when it keeps them a little longer). A frame can then be in both
+ * places: the parent takes from the log only the results of tasks it
+ * still waits for. */
+#define PROC_RESULT_LOG_SIZE (16 * 1024)
+
+typedef struct {
+  guint32 length;    /* bytes of frames after the header */
+  guint32 reserved;
+} ProcResultLogHeader;
+
 /* Every payload is a GVariant of a fixed type per kind. */
 typedef enum {
   /* parent → worker */
-  PROC_MSG_HELLO        = 1,   /* (u version, aay module paths, ms initializer, v initargs) */
+  PROC_MSG_HELLO        = 1,   /* (u version, aay module paths, ms initializer, v initargs),
+                                   with the result log's memfd when the channel passes fds */
   PROC_MSG_RUN          = 2,   /* (t id, s task, v args)                              */
   PROC_MSG_RUN_CHUNK    = 3,   /* (t id, s task, v items: an array of tuples, or av)  */
   PROC_MSG_CANCEL       = 4,   /* (t id)                                               */

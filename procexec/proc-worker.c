@@ -10,8 +10,14 @@
  * parent reclaims for an idle worker, and ends the process when the
  * parent goes away.
  *
- * Each result is written as soon as its task returns: held back to batch
- * it with the next one, it would be lost if the next task crashed.
+ * A result is written as soon as its task returns, except after a short
+ * task with more work queued: then it is held back, to go out with the
+ * next ones in one system call, for at most HOLD_USEC and MAX_HELD
+ * results. Held back in this process's memory alone, it would be lost if
+ * the next task crashed, so a copy of its frame goes to the result log,
+ * shared memory the parent reads when a worker dies (see
+ * proc-protocol-private.h). The reader thread writes what is held when
+ * its time is up and a task is still running.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -25,6 +31,8 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmodule.h>
@@ -42,6 +50,12 @@
  * every TAKEOVER_USEC instead of being woken by its start: a stream of
  * short tasks then costs no thread wake-up per task. */
 #define LINGER_USEC        (1000 * 1000)
+/* The result of a task that ran for less than HOLD_TASK_USEC may be held
+ * back while more are queued (at its end, a system call costs more than a
+ * tenth of such a task), for at most HOLD_USEC and MAX_HELD results. */
+#define HOLD_TASK_USEC     100
+#define HOLD_USEC          500
+#define MAX_HELD           32
 
 typedef struct {
   ProcTaskFunc   func;
@@ -102,7 +116,12 @@ struct _ProcWorker {
   GPtrArray    *modules;         /* GModule */
 
   ProcChannel  *channel;
-  GMutex        out_lock;        /* channel output */
+  GMutex        out_lock;        /* channel output, and this block */
+  ProcResultLogHeader *result_log;  /* mapped; NULL: no result is held back */
+  guint         n_held;          /* results queued but not written */
+  gint64        flush_due;       /* when they must be written; 0: none held */
+  gint64        reader_wakes_at; /* when the reader looks at flush_due next */
+  guint         log_kept_flushes; /* flushes that leave the log as it is */
 
   /* Main thread only: reused while nobody else holds them. */
   ProcTask     *spare_task;
@@ -155,6 +174,8 @@ proc_worker_finalize (GObject *object)
   ProcWorker *self = PROC_WORKER (object);
 
   g_queue_clear_full (&self->queue, (GDestroyNotify) work_item_free);
+  if (self->result_log != NULL)
+    munmap (self->result_log, PROC_RESULT_LOG_SIZE);
   g_clear_object (&self->spare_task);
   g_clear_object (&self->spare_cancellable);
   g_hash_table_unref (self->tasks);
@@ -408,21 +429,109 @@ flush_locked (ProcWorker *self)
         _exit (0);
       die_on_channel_error (error);
     }
+
+  /* Only now: until the frames are all in the socket, the log is their
+   * only copy the parent can read if this process dies. */
+  self->n_held = 0;
+  self->flush_due = 0;
+  if (self->log_kept_flushes > 0)
+    self->log_kept_flushes--;
+  else if (self->result_log != NULL && self->result_log->length != 0)
+    g_atomic_int_set ((gint *) &self->result_log->length, 0);
 }
 
-/* Sends a task's result at once. */
+/* The reader thread writes what is held while a task runs. That task may
+ * have written on the channel itself (a bug, or a hostile task), before
+ * these results: the parent stops reading at such bytes and blames the
+ * task it thinks is running, the first of them, unless the log shows that
+ * it had ended. So the log keeps them until the main thread has flushed
+ * once more, after the task. */
 static void
+flush_from_reader_locked (ProcWorker *self)
+{
+  self->log_kept_flushes = 2;
+  flush_locked (self);
+}
+
+/* Holds back the result frame just queued, whose bytes start @start bytes
+ * into the channel's output, by copying it into the result log. Returns
+ * whether it may wait; with @wake_reader set when the reader thread must
+ * be told about the new deadline. */
+static gboolean
+hold_back_locked (ProcWorker *self,
+                  gsize       start,
+                  gboolean   *wake_reader)
+{
+  gsize size = proc_channel_get_output_size (self->channel) - start;
+  guint32 used = self->result_log->length;
+  gint64 now;
+
+  if (proc_channel_get_output_n_fds (self->channel) > 0 ||
+      size > PROC_RESULT_LOG_SIZE - sizeof (ProcResultLogHeader) - used)
+    return FALSE;
+
+  memcpy ((guint8 *) (self->result_log + 1) + used,
+          proc_channel_peek_output (self->channel) + start, size);
+  /* A full barrier: the parent never sees a length whose bytes are not
+   * there yet. */
+  g_atomic_int_set ((gint *) &self->result_log->length, (gint) (used + size));
+
+  if (++self->n_held >= MAX_HELD)
+    return FALSE;
+  now = g_get_monotonic_time ();
+  if (self->flush_due == 0)
+    {
+      self->flush_due = now + HOLD_USEC;
+      *wake_reader = self->reader_wakes_at > self->flush_due;
+      return TRUE;
+    }
+  return now < self->flush_due;
+}
+
+/* Sends a task's result: at once, unless @may_hold and it can be held
+ * back (see the top of this file). Returns whether results are held. */
+static gboolean
 send_result (ProcWorker  *self,
              guint64      id,
              GVariant    *result,
-             GUnixFDList *fds)
+             GUnixFDList *fds,
+             gboolean     may_hold)
 {
   g_autoptr(GError) error = NULL;
+  gsize start;
+  gboolean wake_reader = FALSE;
+  gboolean held;
 
   g_mutex_lock (&self->out_lock);
+  start = proc_channel_get_output_size (self->channel);
   if (!proc_channel_queue_call (self->channel, PROC_MSG_RESULT, id, NULL, result, fds, &error))
-    queue_send_error_locked (self, id, error);
-  flush_locked (self);
+    {
+      queue_send_error_locked (self, id, error);
+      may_hold = FALSE;
+    }
+  if (!may_hold || self->result_log == NULL || !hold_back_locked (self, start, &wake_reader))
+    flush_locked (self);
+  held = self->n_held > 0;
+  g_mutex_unlock (&self->out_lock);
+
+  /* Under the lock the reader waits with: it cannot miss the signal
+   * between reading flush_due and waiting. */
+  if (wake_reader)
+    {
+      g_mutex_lock (&self->lock);
+      g_cond_signal (&self->reader_cond);
+      g_mutex_unlock (&self->lock);
+    }
+  return held;
+}
+
+/* Writes the results held back, if any. */
+static void
+flush_held (ProcWorker *self)
+{
+  g_mutex_lock (&self->out_lock);
+  if (self->n_held > 0)
+    flush_locked (self);
   g_mutex_unlock (&self->out_lock);
 }
 
@@ -631,6 +740,10 @@ reader_thread (gpointer data)
       g_mutex_lock (&self->lock);
       for (;;)
         {
+          gint64 now = g_get_monotonic_time ();
+          gint64 due = G_MAXINT64;  /* when woken */
+          gboolean take_over = FALSE;
+
           if (self->stopping)
             {
               g_mutex_unlock (&self->lock);
@@ -638,24 +751,37 @@ reader_thread (gpointer data)
             }
           if (self->task_started != 0 && !self->main_reading)
             {
-              gint64 due = self->task_started + TAKEOVER_USEC;
+              due = self->task_started + TAKEOVER_USEC;
+              take_over = now >= due;
+            }
+          else if (self->task_ended != 0 && now < self->task_ended + LINGER_USEC)
+            due = now + TAKEOVER_USEC;
 
-              if (g_get_monotonic_time () >= due)
-                break;
-              g_cond_wait_until (&self->reader_cond, &self->lock, due);
-            }
-          else if (self->task_ended != 0 &&
-                   g_get_monotonic_time () < self->task_ended + LINGER_USEC)
+          g_mutex_lock (&self->out_lock);
+          if (self->n_held > 0 && (take_over || now >= self->flush_due))
             {
-              g_cond_wait_until (&self->reader_cond, &self->lock,
-                                 g_get_monotonic_time () + TAKEOVER_USEC);
+              /* Their time is up, and the main thread is busy. */
+              g_mutex_unlock (&self->lock);
+              flush_from_reader_locked (self);
+              g_mutex_unlock (&self->out_lock);
+              g_mutex_lock (&self->lock);
+              continue;
             }
-          else
+          if (self->n_held > 0)
+            due = MIN (due, self->flush_due);
+          self->reader_wakes_at = take_over ? G_MAXINT64 : due;
+          g_mutex_unlock (&self->out_lock);
+
+          if (take_over)
+            break;
+          if (due == G_MAXINT64)
             {
               self->reader_parked = TRUE;
               g_cond_wait (&self->reader_cond, &self->lock);
               self->reader_parked = FALSE;
             }
+          else
+            g_cond_wait_until (&self->reader_cond, &self->lock, due);
         }
       self->reader_reading = TRUE;
       g_mutex_unlock (&self->lock);
@@ -933,6 +1059,26 @@ run_item (ProcWorker    *self,
     }
 }
 
+/* The result log the parent gave with HELLO, mapped; NULL without one,
+ * and then no result is held back. */
+static ProcResultLogHeader *
+map_result_log (GUnixFDList *fds)
+{
+  struct stat st;
+  void *map = MAP_FAILED;
+  int fd;
+
+  if (fds == NULL || g_unix_fd_list_get_length (fds) != 1)
+    return NULL;
+  fd = g_unix_fd_list_get (fds, 0, NULL);
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) == 0 && st.st_size >= PROC_RESULT_LOG_SIZE)
+    map = mmap (NULL, PROC_RESULT_LOG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close (fd);
+  return map == MAP_FAILED ? NULL : map;
+}
+
 static gboolean
 handshake (ProcWorker  *self,
            GError     **error)
@@ -982,6 +1128,8 @@ handshake (ProcWorker  *self,
                    "Protocol version %u requested, this worker speaks %u",
                    version, PROC_PROTOCOL_VERSION);
     }
+  else
+    self->result_log = map_result_log (frame.fds);
 
   for (guint i = 0; init_error == NULL && modules[i] != NULL; i++)
     proc_worker_load_module (self, modules[i], &init_error);
@@ -1037,6 +1185,7 @@ proc_worker_serve (ProcWorker  *self,
   int fd;
   GThread *reader;
   gboolean ok = TRUE;
+  gboolean holding = FALSE;
 
   g_return_val_if_fail (PROC_IS_WORKER (self), FALSE);
   g_return_val_if_fail (self->channel == NULL, FALSE);
@@ -1089,8 +1238,18 @@ proc_worker_serve (ProcWorker  *self,
       guint8 kind;
       GUnixFDList *result_fds = NULL;
       GCancellable *cancellable;
+      gint64 task_ended;
+      gboolean may_hold;
 
       g_mutex_lock (&self->lock);
+      if (holding && g_queue_is_empty (&self->queue))
+        {
+          /* Out of work (some was reclaimed): nothing is left to wait for. */
+          g_mutex_unlock (&self->lock);
+          flush_held (self);
+          holding = FALSE;
+          g_mutex_lock (&self->lock);
+        }
       if (!wait_for_work_locked (self))
         {
           g_mutex_unlock (&self->lock);
@@ -1126,10 +1285,15 @@ proc_worker_serve (ProcWorker  *self,
         reply = run_item (self, item, cancellable, &kind, &result_fds);
 
       g_mutex_lock (&self->lock);
+      task_ended = g_get_monotonic_time ();
+      /* Not while the reader thread reads: it would not watch the time. */
+      may_hold = kind == PROC_MSG_RESULT && result_fds == NULL &&
+                 task_ended - self->task_started < HOLD_TASK_USEC &&
+                 !g_queue_is_empty (&self->queue) && !self->reader_reading;
       self->current_cancellable = NULL;
       self->current_id = 0;
       self->task_started = 0;
-      self->task_ended = g_get_monotonic_time ();
+      self->task_ended = task_ended;
       g_mutex_unlock (&self->lock);
 
       /* The task's fds and cancellable are released as soon as it ends. */
@@ -1142,12 +1306,15 @@ proc_worker_serve (ProcWorker  *self,
 
       if (kind == PROC_MSG_RESULT)
         {
-          send_result (self, item->id, reply, result_fds);
+          holding = send_result (self, item->id, reply, result_fds, may_hold);
           g_variant_unref (reply);
           g_clear_object (&result_fds);
         }
       else
-        send_now (self, kind, reply);
+        {
+          send_now (self, kind, reply);
+          holding = FALSE;
+        }
       work_item_free (item);
     }
 

@@ -162,6 +162,64 @@ test_exit_zero (void)
   check_crash ("exit", g_variant_new ("(i)", 0), 0, 0);
 }
 
+/* A worker holds back the results of short tasks while it has more
+ * queued, to write several at once; a crash in the next task must lose
+ * none of them (the pool reads them from the worker's result log). The
+ * worker is kept busy by a sleep while the tasks after it are sent, so
+ * that it finds them all queued when the sleep ends: the echoes then run
+ * back to back and their results are held when "abort" kills it. Without
+ * the log, the first echo would fail as the task the worker died in. */
+static void
+test_crash_after_held_results (void)
+{
+  ProcExecutor *executor = test_executor_new (1, NULL);
+  ProcFuture *warm[20], *busy, *echo[8], *crash, *after[8];
+  GError *error;
+
+  /* Short tasks first, so that the pool sends the next ones ahead. */
+  for (guint i = 0; i < G_N_ELEMENTS (warm); i++)
+    warm[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
+  for (guint i = 0; i < G_N_ELEMENTS (warm); i++)
+    {
+      g_variant_unref (test_result (warm[i]));
+      g_object_unref (warm[i]);
+    }
+
+  busy = test_submit (executor, "sleep", g_variant_new ("(u)", 10));
+  for (guint i = 0; i < G_N_ELEMENTS (echo); i++)
+    echo[i] = test_submit (executor, "echo", g_variant_new ("(u)", 100 + i));
+  crash = test_submit (executor, "abort", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
+    after[i] = test_submit (executor, "echo", g_variant_new ("(u)", 200 + i));
+
+  g_variant_unref (test_result (busy));
+  for (guint i = 0; i < G_N_ELEMENTS (echo); i++)
+    {
+      GVariant *result = test_result (echo[i]);
+
+      test_assert_variant (result, g_variant_new ("(u)", 100 + i));
+      g_variant_unref (result);
+      g_object_unref (echo[i]);
+    }
+  error = test_result_error (crash);
+  test_assert_worker_died (error, proc_future_get_worker_pid (crash), SIGABRT, 0);
+  g_error_free (error);
+  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
+    {
+      GVariant *result = test_result (after[i]);
+
+      test_assert_variant (result, g_variant_new ("(u)", 200 + i));
+      g_variant_unref (result);
+      g_object_unref (after[i]);
+    }
+  g_assert_false (proc_executor_is_broken (executor));
+
+  g_object_unref (busy);
+  g_object_unref (crash);
+  proc_executor_shutdown (executor, TRUE, FALSE);
+  g_object_unref (executor);
+}
+
 /* Several crashes in a row do not break the pool. */
 static void
 test_repeated_crashes (void)
@@ -454,6 +512,7 @@ main (int   argc,
   g_test_add_func ("/failures/exit-status", test_exit_status);
   g_test_add_func ("/failures/exit-zero", test_exit_zero);
   g_test_add_func ("/failures/exit-keeping-channel", test_exit_keeping_channel);
+  g_test_add_func ("/failures/crash-after-held-results", test_crash_after_held_results);
   g_test_add_func ("/failures/repeated-crashes", test_repeated_crashes);
   g_test_add_func ("/failures/task-timeout", test_task_timeout);
   g_test_add_func ("/failures/executor-task-timeout", test_executor_task_timeout);
