@@ -1008,9 +1008,11 @@ worker_recover_held_results (Worker *w)
 {
   const ProcResultLogHeader *log;
   guint32 length;
+  gboolean victim_in_flight;
 
   if (w->result_log_fd < 0 || g_queue_is_empty (&w->inflight))
     return;
+  victim_in_flight = w->kill_victim != NULL && g_queue_find (&w->inflight, w->kill_victim) != NULL;
   log = mmap (NULL, PROC_RESULT_LOG_SIZE, PROT_READ, MAP_SHARED, w->result_log_fd, 0);
   if (log == MAP_FAILED)
     return;
@@ -1036,6 +1038,15 @@ worker_recover_held_results (Worker *w)
       proc_channel_free (reader);
     }
   munmap ((void *) log, PROC_RESULT_LOG_SIZE);
+
+  if (victim_in_flight && g_queue_find (&w->inflight, w->kill_victim) == NULL &&
+      g_error_matches (w->kill_error, PROC_ERROR, PROC_ERROR_PROTOCOL) &&
+      g_queue_peek_head (&w->inflight) != NULL)
+    {
+      /* The task blamed for a malformed message had ended, its result
+       * held back: the bytes came from the task that ran after it. */
+      g_set_object (&w->kill_victim, g_queue_peek_head (&w->inflight));
+    }
 }
 
 /* Fails or requeues what @w had, and forgets it: it is reaped and its
@@ -1050,7 +1061,6 @@ worker_gone (Worker *w,
   ProcFuture *future;
   GList *requeue = NULL;
   guint index = 0;
-  gboolean victim_in_flight;
 
   g_mutex_lock (&self->io_lock);
   description = describe_exit (w->pid, status);
@@ -1060,16 +1070,7 @@ worker_gone (Worker *w,
   if (w->reading)
     worker_process_input (w, G_MAXUINT);
   worker_set_dying (w);
-  victim_in_flight = w->kill_victim != NULL && g_queue_find (&w->inflight, w->kill_victim) != NULL;
   worker_recover_held_results (w);
-  if (victim_in_flight && g_queue_find (&w->inflight, w->kill_victim) == NULL &&
-      g_error_matches (w->kill_error, PROC_ERROR, PROC_ERROR_PROTOCOL) &&
-      g_queue_peek_head (&w->inflight) != NULL)
-    {
-      /* The task blamed for a malformed message had ended, its result
-       * held back: the bytes came from the task that ran after it. */
-      g_set_object (&w->kill_victim, g_queue_peek_head (&w->inflight));
-    }
 
   early = !w->ready && !w->init_failed;
 
@@ -1716,6 +1717,7 @@ worker_spawn (ProcPool  *self,
   const char *id;
   gint64 pid;
   g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GUnixFDList) log_fds = NULL;
   WorkerSource *ws;
   int epoll_fd;
 
@@ -1790,14 +1792,11 @@ worker_spawn (ProcPool  *self,
                                              self->initializer, self->initargs));
   if (w->result_log_fd >= 0)
     {
-      g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
-
-      if (g_unix_fd_list_append (fds, w->result_log_fd, NULL) < 0)
-        g_clear_object (&fds);
-      proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, fds, NULL);
+      log_fds = g_unix_fd_list_new ();
+      if (g_unix_fd_list_append (log_fds, w->result_log_fd, NULL) < 0)
+        g_clear_object (&log_fds);
     }
-  else
-    proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, NULL, NULL);
+  proc_channel_queue (w->channel, PROC_MSG_HELLO, hello, log_fds, NULL);
 
   g_subprocess_wait_async (process, NULL, worker_exited, w);
   worker_flush (w);

@@ -454,17 +454,17 @@ flush_from_reader_locked (ProcWorker *self)
 }
 
 /* Holds back the result frame just queued, whose bytes start @start bytes
- * into the channel's output, by copying it into the result log. Returns
- * whether it may wait; with @wake_reader set when the reader thread must
- * be told about the new deadline. */
+ * into the channel's output, by copying it into the result log; @now is
+ * when its task ended. Returns whether it may wait; with @wake_reader set
+ * when the reader thread must be told about the new deadline. */
 static gboolean
 hold_back_locked (ProcWorker *self,
                   gsize       start,
+                  gint64      now,
                   gboolean   *wake_reader)
 {
   gsize size = proc_channel_get_output_size (self->channel) - start;
   guint32 used = self->result_log->length;
-  gint64 now;
 
   if (proc_channel_get_output_n_fds (self->channel) > 0 ||
       size > PROC_RESULT_LOG_SIZE - sizeof (ProcResultLogHeader) - used)
@@ -478,7 +478,6 @@ hold_back_locked (ProcWorker *self,
 
   if (++self->n_held >= MAX_HELD)
     return FALSE;
-  now = g_get_monotonic_time ();
   if (self->flush_due == 0)
     {
       self->flush_due = now + HOLD_USEC;
@@ -488,30 +487,30 @@ hold_back_locked (ProcWorker *self,
   return now < self->flush_due;
 }
 
-/* Sends a task's result: at once, unless @may_hold and it can be held
- * back (see the top of this file). Returns whether results are held. */
-static gboolean
+/* Sends a task's result: at once, unless @held_since (when the task
+ * ended, 0 when its result must go at once) is set and it can be held
+ * back (see the top of this file). */
+static void
 send_result (ProcWorker  *self,
              guint64      id,
              GVariant    *result,
              GUnixFDList *fds,
-             gboolean     may_hold)
+             gint64       held_since)
 {
   g_autoptr(GError) error = NULL;
   gsize start;
   gboolean wake_reader = FALSE;
-  gboolean held;
 
   g_mutex_lock (&self->out_lock);
   start = proc_channel_get_output_size (self->channel);
   if (!proc_channel_queue_call (self->channel, PROC_MSG_RESULT, id, NULL, result, fds, &error))
     {
       queue_send_error_locked (self, id, error);
-      may_hold = FALSE;
+      held_since = 0;
     }
-  if (!may_hold || self->result_log == NULL || !hold_back_locked (self, start, &wake_reader))
+  if (held_since == 0 || self->result_log == NULL ||
+      !hold_back_locked (self, start, held_since, &wake_reader))
     flush_locked (self);
-  held = self->n_held > 0;
   g_mutex_unlock (&self->out_lock);
 
   /* Under the lock the reader waits with: it cannot miss the signal
@@ -522,7 +521,6 @@ send_result (ProcWorker  *self,
       g_cond_signal (&self->reader_cond);
       g_mutex_unlock (&self->lock);
     }
-  return held;
 }
 
 /* Writes the results held back, if any. */
@@ -1185,7 +1183,6 @@ proc_worker_serve (ProcWorker  *self,
   int fd;
   GThread *reader;
   gboolean ok = TRUE;
-  gboolean holding = FALSE;
 
   g_return_val_if_fail (PROC_IS_WORKER (self), FALSE);
   g_return_val_if_fail (self->channel == NULL, FALSE);
@@ -1238,18 +1235,13 @@ proc_worker_serve (ProcWorker  *self,
       guint8 kind;
       GUnixFDList *result_fds = NULL;
       GCancellable *cancellable;
-      gint64 task_ended;
-      gboolean may_hold;
+      gint64 task_ended, held_since;
 
       g_mutex_lock (&self->lock);
-      if (holding && g_queue_is_empty (&self->queue))
-        {
-          /* Out of work (some was reclaimed): nothing is left to wait for. */
-          g_mutex_unlock (&self->lock);
-          flush_held (self);
-          holding = FALSE;
-          g_mutex_lock (&self->lock);
-        }
+      /* Out of work (some may have been reclaimed): nothing is left to
+       * wait for. The lock order allows it, as in reclaim_id(). */
+      if (g_queue_is_empty (&self->queue))
+        flush_held (self);
       if (!wait_for_work_locked (self))
         {
           g_mutex_unlock (&self->lock);
@@ -1287,9 +1279,10 @@ proc_worker_serve (ProcWorker  *self,
       g_mutex_lock (&self->lock);
       task_ended = g_get_monotonic_time ();
       /* Not while the reader thread reads: it would not watch the time. */
-      may_hold = kind == PROC_MSG_RESULT && result_fds == NULL &&
-                 task_ended - self->task_started < HOLD_TASK_USEC &&
-                 !g_queue_is_empty (&self->queue) && !self->reader_reading;
+      held_since = kind == PROC_MSG_RESULT && result_fds == NULL &&
+                   task_ended - self->task_started < HOLD_TASK_USEC &&
+                   !g_queue_is_empty (&self->queue) && !self->reader_reading
+                   ? task_ended : 0;
       self->current_cancellable = NULL;
       self->current_id = 0;
       self->task_started = 0;
@@ -1306,15 +1299,12 @@ proc_worker_serve (ProcWorker  *self,
 
       if (kind == PROC_MSG_RESULT)
         {
-          holding = send_result (self, item->id, reply, result_fds, may_hold);
+          send_result (self, item->id, reply, result_fds, held_since);
           g_variant_unref (reply);
           g_clear_object (&result_fds);
         }
       else
-        {
-          send_now (self, kind, reply);
-          holding = FALSE;
-        }
+        send_now (self, kind, reply);
       work_item_free (item);
     }
 

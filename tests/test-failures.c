@@ -67,11 +67,9 @@ check_crash (const char *task,
   GError *error;
 
   g_variant_ref_sink (args);
-  for (guint i = 0; i < G_N_ELEMENTS (before); i++)
-    before[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
+  test_submit_echoes (executor, before, G_N_ELEMENTS (before), 0);
   crash = test_submit (executor, task, args);
-  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
-    after[i] = test_submit (executor, "echo", g_variant_new ("(u)", 100 + i));
+  test_submit_echoes (executor, after, G_N_ELEMENTS (after), 100);
 
   error = test_result_error (crash);
   test_assert_worker_died (error, proc_future_get_worker_pid (crash), signum, exit_status);
@@ -79,22 +77,8 @@ check_crash (const char *task,
   g_error_free (error);
   test_assert_finished (crash);
 
-  for (guint i = 0; i < G_N_ELEMENTS (before); i++)
-    {
-      GVariant *result = test_result (before[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", i));
-      g_variant_unref (result);
-      g_object_unref (before[i]);
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
-    {
-      GVariant *result = test_result (after[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", 100 + i));
-      g_variant_unref (result);
-      g_object_unref (after[i]);
-    }
+  test_assert_echoes (before, G_N_ELEMENTS (before), 0);
+  test_assert_echoes (after, G_N_ELEMENTS (after), 100);
   g_assert_false (proc_executor_is_broken (executor));
 
   g_object_unref (crash);
@@ -173,45 +157,23 @@ static void
 test_crash_after_held_results (void)
 {
   ProcExecutor *executor = test_executor_new (1, NULL);
-  ProcFuture *warm[20], *busy, *echo[8], *crash, *after[8];
+  ProcFuture *busy, *echo[8], *crash, *after[8];
   GError *error;
 
   /* Short tasks first, so that the pool sends the next ones ahead. */
-  for (guint i = 0; i < G_N_ELEMENTS (warm); i++)
-    warm[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
-  for (guint i = 0; i < G_N_ELEMENTS (warm); i++)
-    {
-      g_variant_unref (test_result (warm[i]));
-      g_object_unref (warm[i]);
-    }
+  test_assert_pool_works (executor, 20);
 
   busy = test_submit (executor, "sleep", g_variant_new ("(u)", 10));
-  for (guint i = 0; i < G_N_ELEMENTS (echo); i++)
-    echo[i] = test_submit (executor, "echo", g_variant_new ("(u)", 100 + i));
+  test_submit_echoes (executor, echo, G_N_ELEMENTS (echo), 100);
   crash = test_submit (executor, "abort", NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
-    after[i] = test_submit (executor, "echo", g_variant_new ("(u)", 200 + i));
+  test_submit_echoes (executor, after, G_N_ELEMENTS (after), 200);
 
   g_variant_unref (test_result (busy));
-  for (guint i = 0; i < G_N_ELEMENTS (echo); i++)
-    {
-      GVariant *result = test_result (echo[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", 100 + i));
-      g_variant_unref (result);
-      g_object_unref (echo[i]);
-    }
+  test_assert_echoes (echo, G_N_ELEMENTS (echo), 100);
   error = test_result_error (crash);
   test_assert_worker_died (error, proc_future_get_worker_pid (crash), SIGABRT, 0);
   g_error_free (error);
-  for (guint i = 0; i < G_N_ELEMENTS (after); i++)
-    {
-      GVariant *result = test_result (after[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", 200 + i));
-      g_variant_unref (result);
-      g_object_unref (after[i]);
-    }
+  test_assert_echoes (after, G_N_ELEMENTS (after), 200);
   g_assert_false (proc_executor_is_broken (executor));
 
   g_object_unref (busy);

@@ -715,6 +715,35 @@ test_watchdog_stop (TestWatchdog *watchdog)
   g_free (watchdog);
 }
 
+/* Submits @n echo tasks to @executor, of the numbers from @first on,
+ * into @futures. */
+void
+test_submit_echoes (ProcExecutor *executor,
+                    ProcFuture  **futures,
+                    guint         n,
+                    guint32       first)
+{
+  for (guint i = 0; i < n; i++)
+    futures[i] = test_submit (executor, "echo", g_variant_new ("(u)", first + i));
+}
+
+/* Checks that the @n echoes test_submit_echoes() made succeed, and
+ * releases them. */
+void
+test_assert_echoes (ProcFuture **futures,
+                    guint        n,
+                    guint32      first)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *result = test_result (futures[i]);
+
+      test_assert_variant (result, g_variant_new ("(u)", first + i));
+      g_variant_unref (result);
+      g_object_unref (futures[i]);
+    }
+}
+
 /* Submits @n echo tasks to @executor and checks that they all succeed. */
 void
 test_assert_pool_works (ProcExecutor *executor,
@@ -722,15 +751,7 @@ test_assert_pool_works (ProcExecutor *executor,
 {
   ProcFuture **futures = g_new0 (ProcFuture *, n);
 
-  for (guint i = 0; i < n; i++)
-    futures[i] = test_submit (executor, "echo", g_variant_new ("(u)", i));
-  for (guint i = 0; i < n; i++)
-    {
-      GVariant *result = test_result (futures[i]);
-
-      test_assert_variant (result, g_variant_new ("(u)", i));
-      g_variant_unref (result);
-      g_object_unref (futures[i]);
-    }
+  test_submit_echoes (executor, futures, n, 0);
+  test_assert_echoes (futures, n, 0);
   g_free (futures);
 }

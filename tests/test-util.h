@@ -36,6 +36,13 @@ void          test_assert_variant       (GVariant     *value,
                                          GVariant     *expected);
 void          test_assert_pool_works    (ProcExecutor *executor,
                                          guint         n);
+void          test_submit_echoes        (ProcExecutor *executor,
+                                         ProcFuture  **futures,
+                                         guint         n,
+                                         guint32       first);
+void          test_assert_echoes        (ProcFuture  **futures,
+                                         guint         n,
+                                         guint32       first);
 
 typedef gboolean (*TestCondFunc) (gpointer data);
 
